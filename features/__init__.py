@@ -1,0 +1,1 @@
+"""The retention guideline's warning indicators and derived churn signals."""

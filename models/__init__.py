@@ -1,0 +1,1 @@
+"""The rule baseline, LightGBM and logistic models, their evaluation and registry."""

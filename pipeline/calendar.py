@@ -1,0 +1,47 @@
+"""Month arithmetic: as-of dates are month ends, months are integer indices.
+
+A month index is ``year * 12 + month - 1``; it makes windows plain integer
+differences and lets tables be scattered into dense month x customer arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def month_index(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """Return the integer month index of each date (time of day is ignored)."""
+    months = np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[M]")
+    return (months.astype(np.int64) + 1970 * 12).astype(np.int32)
+
+
+def month_end_of_index(index: np.ndarray | int) -> pd.DatetimeIndex:
+    """Return the month-end dates (midnight) of month indices."""
+    idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    periods = pd.PeriodIndex.from_ordinals(idx - (1970 * 12), freq="M")
+    return periods.to_timestamp(how="end").normalize()
+
+
+def to_month_end(value: str | pd.Timestamp) -> pd.Timestamp:
+    """Parse '2024-06', '2024-06-30' or a timestamp into that month's end date.
+
+    Raises:
+        ValueError: when a full date is given that is not the last day of its month.
+    """
+    text = str(value)
+    ts = pd.Timestamp(text)
+    end = (ts + pd.offsets.MonthEnd(0)).normalize()
+    if len(text) > 7 and ts.normalize() != end:
+        raise ValueError(f"{text} is not a month end (did you mean {end.date()}?)")
+    return end
+
+
+def add_months(month_end: pd.Timestamp, months: int) -> pd.Timestamp:
+    """Return the month end ``months`` after (or before) a month end."""
+    return (month_end + pd.offsets.MonthEnd(months)).normalize()
+
+
+def is_month_end(dates: pd.Series) -> pd.Series:
+    """Return whether each date is the last calendar day of its month."""
+    return dates.dt.is_month_end & (dates == dates.dt.normalize())

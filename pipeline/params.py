@@ -1,0 +1,274 @@
+"""Typed params.yaml: one validated section per stage, with --set overrides.
+
+The defaults of these models are the packaged defaults; the repository's
+params.yaml documents them with comments and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import ParamsError
+
+
+class Section(BaseModel):
+    """A params.yaml section: unknown keys and wrong types are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DemoParams(Section):
+    customers: int = Field(20_000, gt=0)
+    months: int = Field(36, ge=6)
+    seed: int = 42
+    start: str = "2021-01"
+
+
+class DataParams(Section):
+    dir: str = "data/demo"
+    observation_end: str | None = None
+    demo: DemoParams = DemoParams()
+
+
+class ValidationParams(Section):
+    max_rejected_share: float = Field(0.01, ge=0.0, le=1.0)
+
+
+class LabelParams(Section):
+    definition: Literal["closure", "dormancy", "asset_drain"] = "closure"
+    horizon_months: int = Field(3, ge=1, le=24)
+    asset_drain_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+
+
+class SnapshotParams(Section):
+    first_as_of: str | None = None
+    last_as_of: str | None = None
+    min_history_months: int = Field(6, ge=0)
+    every_months: int = Field(1, ge=1)
+
+
+class FeatureParams(Section):
+    chunk_customers: int = Field(62_500, gt=0)
+    value_tier_assets: list[float] = [100_000.0, 1_000_000.0]
+    value_tier_names: list[str] = ["mass", "affluent", "high_net_worth"]
+    value_weight_contribution: float = 0.5
+    value_weight_growth: float = 0.2
+    value_weight_product_appetite: float = 0.1
+    value_weight_influence: float = 0.1
+    value_weight_resources: float = 0.1
+    servicing_cost_per_month: float = 20.0
+
+    @model_validator(mode="after")
+    def _tiers_match_names(self) -> FeatureParams:
+        if len(self.value_tier_names) != len(self.value_tier_assets) + 1:
+            raise ValueError("value_tier_names needs one name more than value_tier_assets")
+        if sorted(self.value_tier_assets) != list(self.value_tier_assets):
+            raise ValueError("value_tier_assets must be increasing")
+        return self
+
+
+class RuleWeights(Section):
+    key: float = 2.0
+    auxiliary: float = 1.0
+    qualitative: float = 0.5
+
+
+class RuleLevels(Section):
+    red_key: int = 2
+    red_key_plus_others_key: int = 1
+    red_key_plus_others_others: int = 2
+    yellow_key: int = 1
+    yellow_others: int = 2
+
+
+class RuleParams(Section):
+    outflow_share: float = Field(0.30, ge=0)
+    outflow_min_count: int = Field(1, ge=1)
+    commission_drop_share: float = Field(0.30, ge=0, le=1)
+    large_customer_assets: float = Field(1_000_000.0, ge=0)
+    empty_position_months: int = Field(2, ge=1)
+    trade_drop_share: float = Field(0.50, ge=0, le=1)
+    big_loss_share: float = Field(0.50, ge=0)
+    weights: RuleWeights = RuleWeights()
+    levels: RuleLevels = RuleLevels()
+
+
+class LightGBMParams(Section):
+    n_estimators: int = Field(600, gt=0)
+    learning_rate: float = Field(0.05, gt=0)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(50, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    subsample_freq: int = 1
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    class_weight: Literal["balanced"] | None = None
+    scale_pos_weight: float | None = None
+    early_stopping_rounds: int = Field(50, ge=1)
+    num_threads: int = Field(2, ge=1)
+
+
+class SearchParams(Section):
+    enabled: bool = False
+    trials: int = Field(20, ge=1)
+    timeout_seconds: int | None = None
+
+
+class LogisticParams(Section):
+    C: float = Field(1.0, gt=0)
+    max_iter: int = Field(1000, gt=0)
+
+
+class ModelParams(Section):
+    seed: int = 7
+    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    lightgbm: LightGBMParams = LightGBMParams()
+    search: SearchParams = SearchParams()
+    logistic: LogisticParams = LogisticParams()
+
+
+class SplitParams(Section):
+    test_months: int = Field(3, ge=1)
+    validation_months: int = Field(3, ge=1)
+    test_end: str | None = None
+    purge_months: int | None = Field(None, ge=0)
+
+
+class EvaluationParams(Section):
+    call_list_capacity: int = Field(500, gt=0)
+    lift_fractions: list[float] = [0.05, 0.10, 0.20]
+    champion_metric: Literal["pr_auc", "roc_auc", "lift_at_10pct", "recall_at_rule_volume",
+                             "assets_at_risk_recall"] = "pr_auc"
+
+
+class ScoringParams(Section):
+    chunk_customers: int = Field(100_000, gt=0)
+    band_by: Literal["probability", "rank"] = "probability"
+    band_cuts: list[float] = [0.10, 0.30]
+    band_names: list[str] = ["low", "medium", "high"]
+    reasons_top_share: float | Literal["all"] = 0.20
+    reasons_per_account: int = Field(3, ge=1, le=3)
+    playbook: str | None = None
+    psi_threshold: float = Field(0.2, gt=0)
+    psi_bins: int = Field(10, ge=2)
+
+    @model_validator(mode="after")
+    def _bands_match_names(self) -> ScoringParams:
+        if len(self.band_names) != len(self.band_cuts) + 1:
+            raise ValueError("band_names needs one name more than band_cuts")
+        return self
+
+
+class TrackingParams(Section):
+    uri: str | None = None
+    experiment: str = "brokerage-churn"
+    model_name: str = "brokerage-churn-lightgbm"
+
+
+class EngineParams(Section):
+    kind: Literal["local", "dask"] = "local"
+    scheduler_address: str | None = None
+    n_workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    partitions: int | None = Field(None, ge=1)
+    gather_max_rows: int = Field(5_000_000, ge=0)
+
+
+class Params(Section):
+    """The whole params.yaml."""
+
+    data: DataParams = DataParams()
+    validation: ValidationParams = ValidationParams()
+    label: LabelParams = LabelParams()
+    snapshots: SnapshotParams = SnapshotParams()
+    features: FeatureParams = FeatureParams()
+    rules: RuleParams = RuleParams()
+    model: ModelParams = ModelParams()
+    split: SplitParams = SplitParams()
+    evaluation: EvaluationParams = EvaluationParams()
+    scoring: ScoringParams = ScoringParams()
+    tracking: TrackingParams = TrackingParams()
+    engine: EngineParams = EngineParams()
+
+    def flat(self) -> dict[str, Any]:
+        """Return every setting as ``{"section.key": value}`` (for MLflow params)."""
+        return dict(_flatten(self.model_dump(mode="json")))
+
+
+def _flatten(tree: dict[str, Any], prefix: str = ""):
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def load_params(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read params.yaml (or the packaged defaults), apply ``dotted.key=value`` overrides, validate.
+
+    Args:
+        path: a params.yaml; None uses ``./params.yaml`` when it exists, else the defaults.
+        overrides: ``--set`` strings such as ``label.horizon_months=6``.
+
+    Raises:
+        ParamsError: unreadable file, unknown key, or a value of the wrong type.
+    """
+    tree = _read_tree(path)
+    for override in overrides:
+        _apply_override(tree, override)
+    try:
+        return Params.model_validate(tree)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ParamsError(f"invalid params ({_source(path)}): {problems}") from None
+
+
+def _source(path: Path | str | None) -> str:
+    if path is not None:
+        return str(path)
+    return "params.yaml" if Path("params.yaml").exists() else "packaged defaults"
+
+
+def _read_tree(path: Path | str | None) -> dict[str, Any]:
+    if path is None:
+        if not Path("params.yaml").exists():
+            return {}
+        path = Path("params.yaml")
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"params file not found: {path}")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(tree, dict):
+        raise ParamsError(f"{path} must hold a mapping of sections")
+    return tree
+
+
+def _apply_override(tree: dict[str, Any], override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(f"--set {override!r}: expected dotted.key=value")
+    parts = key.strip().split(".")
+    node: Any = Params()
+    for depth, part in enumerate(parts):
+        fields = type(node).model_fields if isinstance(node, BaseModel) else {}
+        if part not in fields:
+            known = ", ".join(sorted(fields)) or "none (not a section)"
+            where = ".".join(parts[:depth]) or "params"
+            raise ParamsError(f"--set {key}: unknown key {part!r} under {where}; known: {known}")
+        node = getattr(node, part)
+    target = tree
+    for part in parts[:-1]:
+        if not isinstance(target.get(part), dict):
+            target[part] = {}
+        target = target[part]
+    target[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
