@@ -50,9 +50,13 @@ def _guard(action):
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the five tables into.")],
     customers: Annotated[int | None, typer.Option(help="Accounts [data.demo.customers].")] = None,
-    months: Annotated[int | None, typer.Option(help="Months of history [data.demo.months].")] = None,
+    months: Annotated[
+        int | None, typer.Option(help="Months of history [data.demo.months].")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed [data.demo.seed].")] = None,
-    start: Annotated[str | None, typer.Option(help="First month YYYY-MM [data.demo.start].")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First month YYYY-MM [data.demo.start].")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     params: ParamsOpt = None,
     set_: SetOpt = None,

@@ -22,6 +22,8 @@ class Section(BaseModel):
 
 
 class DemoParams(Section):
+    """data.demo: the built-in simulator's defaults."""
+
     customers: int = Field(20_000, gt=0)
     months: int = Field(36, ge=6)
     seed: int = 42
@@ -29,22 +31,30 @@ class DemoParams(Section):
 
 
 class DataParams(Section):
+    """data: where inputs live and how far they reach."""
+
     dir: str = "data/demo"
     observation_end: str | None = None
     demo: DemoParams = DemoParams()
 
 
 class ValidationParams(Section):
+    """validation: how much quarantine a run tolerates."""
+
     max_rejected_share: float = Field(0.01, ge=0.0, le=1.0)
 
 
 class LabelParams(Section):
+    """label: the churn definition and its horizon."""
+
     definition: Literal["closure", "dormancy", "asset_drain"] = "closure"
     horizon_months: int = Field(3, ge=1, le=24)
     asset_drain_fraction: float = Field(0.2, gt=0.0, lt=1.0)
 
 
 class SnapshotParams(Section):
+    """snapshots: which as-of month ends are stacked for training."""
+
     first_as_of: str | None = None
     last_as_of: str | None = None
     min_history_months: int = Field(6, ge=0)
@@ -52,6 +62,8 @@ class SnapshotParams(Section):
 
 
 class FeatureParams(Section):
+    """features: builder settings and the customer value model."""
+
     chunk_customers: int = Field(62_500, gt=0)
     value_tier_assets: list[float] = [100_000.0, 1_000_000.0]
     value_tier_names: list[str] = ["mass", "affluent", "high_net_worth"]
@@ -72,12 +84,16 @@ class FeatureParams(Section):
 
 
 class RuleWeights(Section):
+    """rules.weights: the rule baseline's weight per indicator group."""
+
     key: float = 2.0
     auxiliary: float = 1.0
     qualitative: float = 0.5
 
 
 class RuleLevels(Section):
+    """rules.levels: how many indicators make a red or yellow warning."""
+
     red_key: int = 2
     red_key_plus_others_key: int = 1
     red_key_plus_others_others: int = 2
@@ -86,6 +102,8 @@ class RuleLevels(Section):
 
 
 class RuleParams(Section):
+    """rules: the guideline's indicator thresholds, weights and levels."""
+
     outflow_share: float = Field(0.30, ge=0)
     outflow_min_count: int = Field(1, ge=1)
     commission_drop_share: float = Field(0.30, ge=0, le=1)
@@ -98,6 +116,8 @@ class RuleParams(Section):
 
 
 class LightGBMParams(Section):
+    """model.lightgbm: LightGBM settings."""
+
     n_estimators: int = Field(600, gt=0)
     learning_rate: float = Field(0.05, gt=0)
     num_leaves: int = Field(31, ge=2)
@@ -113,17 +133,23 @@ class LightGBMParams(Section):
 
 
 class SearchParams(Section):
+    """model.search: the optional hyperparameter search."""
+
     enabled: bool = False
     trials: int = Field(20, ge=1)
     timeout_seconds: int | None = None
 
 
 class LogisticParams(Section):
+    """model.logistic: the logistic-regression reference."""
+
     C: float = Field(1.0, gt=0)
     max_iter: int = Field(1000, gt=0)
 
 
 class ModelParams(Section):
+    """model: seeds, calibration and each model's settings."""
+
     seed: int = 7
     calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
     lightgbm: LightGBMParams = LightGBMParams()
@@ -132,6 +158,8 @@ class ModelParams(Section):
 
 
 class SplitParams(Section):
+    """split: the out-of-time train / validation / test split."""
+
     test_months: int = Field(3, ge=1)
     validation_months: int = Field(3, ge=1)
     test_end: str | None = None
@@ -139,6 +167,8 @@ class SplitParams(Section):
 
 
 class EvaluationParams(Section):
+    """evaluation: call-list capacity, lift points, champion metric."""
+
     call_list_capacity: int = Field(500, gt=0)
     lift_fractions: list[float] = [0.05, 0.10, 0.20]
     champion_metric: Literal["pr_auc", "roc_auc", "lift_at_10pct", "recall_at_rule_volume",
@@ -146,6 +176,8 @@ class EvaluationParams(Section):
 
 
 class ScoringParams(Section):
+    """scoring: the monthly batch scoring job."""
+
     chunk_customers: int = Field(100_000, gt=0)
     band_by: Literal["probability", "rank"] = "probability"
     band_cuts: list[float] = [0.10, 0.30]
@@ -164,12 +196,16 @@ class ScoringParams(Section):
 
 
 class TrackingParams(Section):
+    """tracking: MLflow tracking store, experiment and model name."""
+
     uri: str | None = None
     experiment: str = "brokerage-churn"
     model_name: str = "brokerage-churn-lightgbm"
 
 
 class EngineParams(Section):
+    """engine: local or Dask execution."""
+
     kind: Literal["local", "dask"] = "local"
     scheduler_address: str | None = None
     n_workers: int = Field(2, ge=1)

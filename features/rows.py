@@ -1,0 +1,92 @@
+"""Activity tables prepared once per build: numpy columns, enum codes, chunk routing.
+
+The panel (features/panel.py) reads rows through these; nothing here drops or
+filters rows (the as-of cut-off lives in the panel alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.partition import RowPartition
+from pipeline.contract import DIRECTIONS, EVENT_TYPES, SECURITY_TYPES, Tables
+from pipeline.errors import DataContractError
+
+DATE_COLUMNS = {
+    "trades": "trade_date",
+    "transfers": "transfer_date",
+    "balances": "month_end",
+    "events": "event_date",
+}
+
+
+@dataclass(frozen=True)
+class ActivityRows:
+    """The columns of one activity table the panel reads, and their chunk routing."""
+
+    name: str
+    customer_idx: np.ndarray
+    dates: np.ndarray
+    columns: dict[str, np.ndarray]
+    partition: RowPartition
+
+
+def activity_rows(tables: Tables, chunk_customers: int) -> dict[str, ActivityRows]:
+    """Prepare every present activity table once: numpy columns, enum codes, chunk routing."""
+    n = len(tables.customers)
+    rows = {}
+    for name, column in DATE_COLUMNS.items():
+        frame = tables.table(name)
+        if frame is None:
+            continue
+        idx = frame["customer_idx"].to_numpy(dtype=np.int32)
+        rows[name] = ActivityRows(
+            name=name,
+            customer_idx=idx,
+            dates=frame[column].to_numpy(),
+            columns=_value_columns(name, frame),
+            partition=RowPartition(idx, chunk_customers, n),
+        )
+    return rows
+
+
+def _value_columns(name: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    if name == "trades":
+        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in ("amount", "commission")}
+        if "security_type" in frame:
+            codes = enum_codes(frame["security_type"], SECURITY_TYPES)
+            unknown = len(SECURITY_TYPES)
+            columns["security_type"] = np.where(codes < 0, unknown, codes).astype(np.int8)
+        return columns
+    if name == "transfers":
+        return {
+            "amount": frame["amount"].to_numpy(dtype=np.float64),
+            "direction": _required_codes(name, frame, "direction", DIRECTIONS),
+        }
+    if name == "balances":
+        return {c: frame[c].to_numpy(dtype=np.float64) for c in ("cash", "market_value")}
+    return {"event_type": _required_codes(name, frame, "event_type", EVENT_TYPES)}
+
+
+def enum_codes(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
+    """Return each value's position in ``allowed`` (int32), -1 for null or unknown values."""
+    categorical = values
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        categorical = values.astype("category")
+    position = {name: i for i, name in enumerate(allowed)}
+    categories = [str(c) for c in categorical.cat.categories]
+    lookup = np.array([position.get(c, -1) for c in categories] + [-1], dtype=np.int32)
+    codes = categorical.cat.codes.to_numpy()
+    return lookup[np.where(codes < 0, len(categories), codes)]
+
+
+def _required_codes(table: str, frame: pd.DataFrame, column: str, allowed) -> np.ndarray:
+    codes = enum_codes(frame[column], allowed)
+    if (codes < 0).any():
+        bad = frame.loc[codes < 0, column].head(5).tolist()
+        raise DataContractError(table, column, f"one of {list(allowed)}", f"got {bad}")
+    return codes.astype(np.int8)

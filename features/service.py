@@ -1,0 +1,110 @@
+"""Service interactions: complaints, fee-cut requests and contacts with the customer's manager.
+
+Inputs are the panel's monthly event counts per ``events.event_type`` (table
+``events``, optional: without it every feature here is NaN and every flag
+False). Holds the guideline's qualitative indicators ``warn_complaint``,
+``warn_fee_cut_request`` and ``warn_contact_drop``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.windows import Monthly, months_since_positive, ratio, value_at, window_sum
+
+
+def complaints_2m(complaints_monthly: Monthly) -> np.ndarray:
+    """Count complaints this and last month.
+
+    Business definition: guideline qualitative indicator "complaint", its measure: complaints
+    in months T-1..T; NaN for an account in its first month.
+    """
+    return window_sum(complaints_monthly, 2)
+
+
+def warn_complaint(complaints_2m: np.ndarray) -> np.ndarray:
+    """Flag customers who complained this or last month.
+
+    Business definition: guideline qualitative indicator "complaint": a complaint this or last
+    month.
+    """
+    return complaints_2m > 0
+
+
+def complaints_12m(complaints_monthly: Monthly) -> np.ndarray:
+    """Count complaints in the 12 months to the as-of date.
+
+    Business definition: derived signal (multi-window counts of complaints).
+    """
+    return window_sum(complaints_monthly, 12)
+
+
+def fee_cut_requests_2m(fee_cut_requests_monthly: Monthly) -> np.ndarray:
+    """Count requests for lower commission or better terms this and last month.
+
+    Business definition: guideline qualitative indicator "fee-cut request", its measure:
+    requests in months T-1..T; NaN for an account in its first month.
+    """
+    return window_sum(fee_cut_requests_monthly, 2)
+
+
+def warn_fee_cut_request(fee_cut_requests_2m: np.ndarray) -> np.ndarray:
+    """Flag customers who asked for a lower commission or better terms this or last month.
+
+    Business definition: guideline qualitative indicator "fee-cut request": a request for lower
+    commission or better terms this or last month.
+    """
+    return fee_cut_requests_2m > 0
+
+
+def fee_cut_requests_12m(fee_cut_requests_monthly: Monthly) -> np.ndarray:
+    """Count fee-cut requests in the 12 months to the as-of date.
+
+    Business definition: derived signal (multi-window counts of fee-cut requests).
+    """
+    return window_sum(fee_cut_requests_monthly, 12)
+
+
+def contacts_3m(contacts_monthly: Monthly) -> np.ndarray:
+    """Count contacts with the manager or service centre in the 3 months to the as-of date.
+
+    Business definition: derived signal (multi-window counts of contacts).
+    """
+    return window_sum(contacts_monthly, 3)
+
+
+def contacts_12m(contacts_monthly: Monthly) -> np.ndarray:
+    """Count contacts in the 12 months to the as-of date.
+
+    Business definition: derived signal (multi-window counts of contacts).
+    """
+    return window_sum(contacts_monthly, 12)
+
+
+def contacts_recent_vs_prev3m(contacts_monthly: Monthly) -> np.ndarray:
+    """Compare the busier of this and last month's contacts with the 3 months before.
+
+    Business definition: guideline qualitative indicator "contact drop", its measure: the larger
+    of this and last month's contacts / mean monthly contacts of months T-4..T-2, so a value
+    below 1 means both months fell below that average. NaN when those 3 months hold no
+    contact or the account is younger than 5 months.
+    """
+    recent = np.fmax(value_at(contacts_monthly, 0), value_at(contacts_monthly, 1))
+    return ratio(recent, window_sum(contacts_monthly, 3, lag=2) / 3.0)
+
+
+def warn_contact_drop(contacts_recent_vs_prev3m: np.ndarray) -> np.ndarray:
+    """Flag customers whose contacts fell below their usual level in both of the last 2 months.
+
+    Business definition: guideline qualitative indicator "contact drop": contacts in this and
+    last month below the previous 3-month average.
+    """
+    return contacts_recent_vs_prev3m < 1.0
+
+
+def months_since_last_contact(contacts_monthly: Monthly) -> np.ndarray:
+    """Count months since the last month with a contact (0: this month).
+
+    Business definition: derived signal (recency of contact); NaN when none ever.
+    """
+    return months_since_positive(contacts_monthly)

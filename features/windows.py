@@ -1,0 +1,180 @@
+"""Window arithmetic on month-major panels: sums, lags, peaks, streaks, recency, slopes.
+
+Private helpers of the feature modules. A :class:`Monthly` holds one quantity of
+one chunk of customers as a dense ``[month x customer]`` float64 array on the
+panel's month grid; every helper returns an ``[as_of x customer]`` array read at
+the as-of months only, looking backward only.
+
+Windows are differences of cumulative sums (one ``cumsum`` per quantity, two
+row gathers per window), so all as-of months cost the same as one.
+
+Edge rules shared by every feature (docs/features.md, "Edge cases"):
+
+- An account younger than a window (fewer months since its open month,
+  counted inclusively, than the window needs) gets NaN for that window.
+- A month without any row contributes 0 to sums of flows and counts; a month
+  without a balance row holds NaN assets (not 0).
+- A missing optional table makes its quantities all-NaN, so every window over
+  them is NaN and every comparison on them is False.
+- Months before the panel's first month hold no rows: a window reaching there
+  counts them as empty (the panel starts at the first month any row exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where the as-of months sit on the panel grid, and each account's age there.
+
+    Attributes:
+        positions: grid position of each as-of month, shape ``[as_of]``.
+        history: months each account has existed at each as-of month, its open
+            month included (1 in the open month), shape ``[as_of, customer]``.
+    """
+
+    positions: np.ndarray
+    history: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape of every ``[as_of x customer]`` result."""
+        return self.history.shape
+
+
+@dataclass
+class Monthly:
+    """One monthly quantity of a chunk of customers; ``values`` None when its table is missing."""
+
+    values: np.ndarray | None
+    clock: Clock
+    _prefix: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def available(self) -> bool:
+        """Whether the quantity's table was given."""
+        return self.values is not None
+
+    @property
+    def prefix(self) -> np.ndarray:
+        """Cumulative sums over months with a leading zero row: sum of months < m at row m."""
+        if self._prefix is None:
+            n_months, n = self.values.shape
+            prefix = np.zeros((n_months + 1, n))
+            np.cumsum(self.values, axis=0, out=prefix[1:])
+            self._prefix = prefix
+        return self._prefix
+
+    def nan(self) -> np.ndarray:
+        """Return an all-NaN ``[as_of x customer]`` array."""
+        return np.full(self.clock.shape, np.nan)
+
+
+def younger_than(clock: Clock, months: int) -> np.ndarray:
+    """Return where accounts have existed fewer than ``months`` months at each as-of."""
+    return clock.history < months
+
+
+def window_sum(
+    series: Monthly, months: int, lag: int = 0, *, allow_younger: bool = False
+) -> np.ndarray:
+    """Sum ``months`` months ending ``lag`` months before each as-of month (lag 0: the as-of month).
+
+    NaN where the account is younger than ``months + lag`` months, unless
+    ``allow_younger`` (then the months before the account opened count as empty).
+    """
+    if not series.available:
+        return series.nan()
+    end = np.maximum(series.clock.positions + 1 - lag, 0)
+    start = np.maximum(end - months, 0)
+    prefix = series.prefix
+    total = prefix[end] - prefix[start]
+    if not allow_younger:
+        total[younger_than(series.clock, months + lag)] = np.nan
+    return total
+
+
+def value_at(series: Monthly, lag: int = 0) -> np.ndarray:
+    """Value ``lag`` months before each as-of month; NaN before the account opened."""
+    if not series.available:
+        return series.nan()
+    rows = series.clock.positions - lag
+    out = series.values[np.maximum(rows, 0)]
+    out[rows < 0] = np.nan
+    out[series.clock.history <= lag] = np.nan
+    return out
+
+
+def window_max(series: Monthly, months: int) -> np.ndarray:
+    """Largest non-missing value over ``months`` months to each as-of; NaN for younger accounts."""
+    peak = value_at(series, 0)
+    for lag in range(1, months):
+        peak = np.fmax(peak, value_at(series, lag))
+    peak[younger_than(series.clock, months)] = np.nan
+    return peak
+
+
+def months_positive(series: Monthly, months: int) -> np.ndarray:
+    """Count months with a value above zero over ``months`` months; NaN for younger accounts."""
+    if not series.available:
+        return series.nan()
+    count = np.zeros(series.clock.shape)
+    for lag in range(months):
+        count += value_at(series, lag) > 0
+    count[younger_than(series.clock, months)] = np.nan
+    return count
+
+
+def months_since_positive(series: Monthly) -> np.ndarray:
+    """Months from the last month with a value above zero to the as-of month; NaN if none."""
+    if not series.available:
+        return series.nan()
+    return _months_since(series.values > 0, series.clock)
+
+
+def trailing_streak(condition: np.ndarray, clock: Clock) -> np.ndarray:
+    """Count consecutive months ending at each as-of month where ``condition`` holds."""
+    since_break = _months_since(~condition, clock)
+    # No break ever: the streak runs back to the grid's first month.
+    return np.where(np.isnan(since_break), clock.positions[:, None] + 1.0, since_break)
+
+
+def _months_since(event: np.ndarray, clock: Clock) -> np.ndarray:
+    month = np.arange(event.shape[0], dtype=np.int64)[:, None]
+    last = np.maximum.accumulate(np.where(event, month, -1), axis=0)[clock.positions]
+    since = (clock.positions[:, None] - last).astype(np.float64)
+    since[last < 0] = np.nan
+    return since
+
+
+def slope(series: Monthly, months: int) -> np.ndarray:
+    """Least-squares slope per month over ``months`` months to each as-of; NaN for younger accounts.
+
+    With month offsets x = -lag, the slope is sum((x - mean x) * y) / sum((x - mean x)^2).
+    """
+    if not series.available:
+        return series.nan()
+    centre = (months - 1) / 2.0
+    spread = months * (months * months - 1) / 12.0
+    total = np.zeros(series.clock.shape)
+    for lag in range(months):
+        total += (centre - lag) * value_at(series, lag)
+    total[younger_than(series.clock, months)] = np.nan
+    return total / spread
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Divide, with NaN where the denominator is zero or missing (never inf)."""
+    out = np.full(np.broadcast_shapes(numerator.shape, denominator.shape), np.nan)
+    usable = np.isfinite(denominator) & (denominator != 0)
+    np.divide(numerator, denominator, out=out, where=usable)
+    return out
+
+
+def per_as_of(values: np.ndarray, clock: Clock) -> np.ndarray:
+    """Broadcast a per-customer vector to every as-of month as float64."""
+    return np.broadcast_to(np.asarray(values, dtype=np.float64), clock.shape).copy()

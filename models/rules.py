@@ -1,0 +1,125 @@
+"""The retention guideline's warning indicators as a scikit-learn-style classifier.
+
+The guideline groups its indicators into key, auxiliary and qualitative ones.
+The baseline's score weights the fired indicators by group (params.yaml
+``rules.weights``); ``fit`` learns the churn rate of each score value on the
+training months so that its probabilities compare with the models'. Warning
+levels (``rules.levels``) are the guideline's red / yellow / none alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from pipeline.errors import ChurnError
+
+KEY_FLAGS = ("warn_outflow", "warn_commission_drop", "warn_empty_position")
+AUXILIARY_FLAGS = ("warn_trade_drop", "warn_big_loss")
+QUALITATIVE_FLAGS = ("warn_complaint", "warn_fee_cut_request", "warn_contact_drop")
+RULE_FLAGS = KEY_FLAGS + AUXILIARY_FLAGS + QUALITATIVE_FLAGS
+LEVELS = ("none", "yellow", "red")
+
+
+def _settings(value: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """Accept a params section (pydantic) or a plain mapping."""
+    return dict(value.model_dump()) if hasattr(value, "model_dump") else dict(value)
+
+
+def fired_count(X: pd.DataFrame, flags: tuple[str, ...]) -> np.ndarray:
+    """Return how many of ``flags`` fired per row; a missing value (NaN) has not fired.
+
+    Raises:
+        ChurnError: a flag column is absent from X.
+    """
+    missing = [flag for flag in flags if flag not in X.columns]
+    if missing:
+        raise ChurnError(f"feature matrix lacks the warning flag columns {missing}")
+    fired = [X[flag].astype("float64").fillna(0.0).to_numpy() > 0 for flag in flags]
+    return np.sum(fired, axis=0).astype(np.int64) if fired else np.zeros(len(X), np.int64)
+
+
+class RuleBaseline:
+    """Weighted count of fired warning indicators, mapped to a churn probability.
+
+    Args:
+        weights: ``rules.weights`` (key, auxiliary, qualitative), a RuleWeights or mapping.
+        levels: ``rules.levels`` (red_key, red_key_plus_others_key,
+            red_key_plus_others_others, yellow_key, yellow_others).
+        smoothing: pseudo-customers at the training base rate added to each score
+            value's churn rate, so a score seen rarely (or with no churner) does not
+            get a probability of 0 or 1.
+    """
+
+    def __init__(
+        self,
+        weights: Mapping[str, float] | Any,
+        levels: Mapping[str, int] | Any,
+        smoothing: float = 1.0,
+    ):
+        self.weights = weights
+        self.levels = levels
+        self.smoothing = smoothing
+
+    def rule_score(self, X: pd.DataFrame) -> pd.Series:
+        """Return the weighted count of fired indicators per row."""
+        w = _settings(self.weights)
+        score = (
+            w["key"] * fired_count(X, KEY_FLAGS)
+            + w["auxiliary"] * fired_count(X, AUXILIARY_FLAGS)
+            + w["qualitative"] * fired_count(X, QUALITATIVE_FLAGS)
+        )
+        return pd.Series(score.astype("float64"), index=X.index, name="rule_score")
+
+    def fit(self, X: pd.DataFrame, y: Any) -> RuleBaseline:
+        """Learn the smoothed, monotone churn rate of each score value on training rows."""
+        labels = np.asarray(y, dtype="float64")
+        if len(labels) != len(X) or not len(labels):
+            raise ChurnError(f"rule baseline: {len(X)} rows but {len(labels)} labels")
+        table = pd.DataFrame({"score": self.rule_score(X).to_numpy(), "churn": labels})
+        by_score = table.groupby("score")["churn"].agg(["sum", "count"])
+        self.base_rate_ = float(labels.mean())
+        smoothed = (by_score["sum"] + self.smoothing * self.base_rate_) / (
+            by_score["count"] + self.smoothing
+        )
+        # Pooled so a higher score never gets a lower probability than a lower one.
+        isotonic = IsotonicRegression(increasing=True)
+        self.score_values_ = by_score.index.to_numpy(dtype="float64")
+        self.churn_rate_ = isotonic.fit_transform(
+            self.score_values_, smoothed.to_numpy(), sample_weight=by_score["count"].to_numpy()
+        )
+        self.rows_per_score_ = by_score["count"].to_numpy()
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Return ``[[1 - p, p]]`` with p the learned churn rate of each row's score.
+
+        Scores not seen in training take the rate interpolated between the nearest
+        seen scores (the nearest one beyond the seen range).
+        """
+        if not hasattr(self, "churn_rate_"):
+            raise ChurnError("RuleBaseline is not fitted: call fit() first")
+        p = np.interp(self.rule_score(X).to_numpy(), self.score_values_, self.churn_rate_)
+        return np.column_stack([1.0 - p, p])
+
+    def warning_level(self, X: pd.DataFrame) -> pd.Series:
+        """Return each row's guideline warning level: "red", "yellow" or "none"."""
+        lv = _settings(self.levels)
+        key = fired_count(X, KEY_FLAGS)
+        others = fired_count(X, AUXILIARY_FLAGS) + fired_count(X, QUALITATIVE_FLAGS)
+        red = (key >= lv["red_key"]) | (
+            (key >= lv["red_key_plus_others_key"]) & (others >= lv["red_key_plus_others_others"])
+        )
+        yellow = (key >= lv["yellow_key"]) | (others >= lv["yellow_others"])
+        level = np.where(red, "red", np.where(yellow, "yellow", "none"))
+        return pd.Series(
+            pd.Categorical(level, categories=LEVELS, ordered=True), index=X.index, name="level"
+        )
+
+    def alerts(self, X: pd.DataFrame) -> pd.Series:
+        """Return whether the guideline raises a warning (red or yellow) for each row."""
+        return (self.warning_level(X) != "none").rename("rule_alert")

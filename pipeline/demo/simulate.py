@@ -1,0 +1,82 @@
+"""Run the simulator: set up the world, loop over months, hand out the tables.
+
+All accounts move together through each month (see month.py); the month's
+rows are yielded as Arrow tables as soon as they exist, so a writer can
+stream them to disk and memory stays bounded by about one month of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.calendar import to_month_end
+from pipeline.demo import rows
+from pipeline.demo.book import opening_book
+from pipeline.demo.days import month_calendar
+from pipeline.demo.market import Market, simulate_market
+from pipeline.demo.month import World, simulate_month
+from pipeline.demo.population import BRANCHES, draw_population
+
+TABLES = ("customers", "trades", "transfers", "balances", "events")
+
+
+def simulate_tables(
+    customers: int, months: int, seed: int, start: str
+) -> Iterator[tuple[str, pa.Table]]:
+    """Yield ``(table name, rows)`` month by month, then the customers table.
+
+    Args:
+        customers: accounts in the book (open at the start or opening during the period).
+        months: simulated months.
+        seed: seed of the single random generator; same arguments, same rows.
+        start: first simulated month, ``YYYY-MM``.
+    """
+    rng = _book_generator(seed)
+    first_month = np.datetime64(to_month_end(start).strftime("%Y-%m"), "M")
+    calendar = month_calendar(first_month, months)
+    market = simulated_market(seed, months)
+    population = draw_population(rng, customers, calendar, market)
+    world = World(calendar, market, population, rows.customer_ids(customers))
+    book = opening_book(rng, population, market)
+    for month in range(months):
+        yield from simulate_month(rng, world, book, month)
+    yield "customers", rows.customer_rows(world.ids, population, book, months, BRANCHES)
+
+
+def simulated_market(seed: int, months: int) -> Market:
+    """Return the market path of a run: it depends on the seed and months only.
+
+    The market has its own random stream, so books of different sizes simulated
+    with one seed live through the same bull and bear spells.
+    """
+    return simulate_market(np.random.default_rng(seed).spawn(2)[0], months)
+
+
+def _book_generator(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed).spawn(2)[1]
+
+
+def simulate(
+    customers: int, months: int, seed: int, start: str = "2021-01"
+) -> dict[str, pd.DataFrame]:
+    """Simulate the book in memory and return the five tables as DataFrames.
+
+    Dates are ``datetime64[us]``, ids and labels ``str``; the rows are exactly
+    those ``churn generate`` writes for the same arguments.
+    """
+    parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    for name, table in simulate_tables(customers, months, seed, start):
+        parts[name].append(table)
+    return {name: _frame(pa.concat_tables(parts[name])) for name in TABLES}
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas(date_as_object=False)
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("datetime64[us]")
+    return frame

@@ -1,0 +1,51 @@
+"""`churn evaluate`: recompute the side-by-side evaluation and report from a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import pandas as pd
+from rich.console import Console
+
+from pipeline.errors import ChurnError
+from pipeline.params import Params
+from pipeline.run_outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
+
+console = Console(highlight=False)
+
+
+def evaluate_stage(run: Path, params: Params) -> dict:
+    """Score the run's fitted models on its test cohort again; rewrite metrics and report.
+
+    Raises:
+        ChurnError: the folder is not a training run folder.
+    """
+    from pipeline.report_assembly import write_evaluation
+    from pipeline.training import evaluate_on
+
+    run = Path(run)
+    missing = [name for name in (MODELS_FILE, TEST_COHORT) if not (run / name).exists()]
+    if missing:
+        raise ChurnError(f"{run} is not a `churn train` run folder: missing {missing}")
+    models = joblib.load(run / MODELS_FILE)
+    cohort = pd.read_parquet(run / TEST_COHORT)
+    columns = list(models["lightgbm"].feature_columns_)
+    evaluation = evaluate_on(models, cohort, columns, params)
+    split = _split_description(run)
+    write_evaluation(run, models, cohort, evaluation, columns, params, split)
+    for name, values in evaluation.metrics["models"].items():
+        console.print(
+            f"{name:<10} ROC-AUC {values['roc_auc']:.4f}  PR-AUC {values['pr_auc']:.4f}  "
+            f"lift@10% {values['lift_at_10pct']:.2f}  "
+            f"recall@rule volume {values['recall_at_rule_volume']:.3f}"
+        )
+    console.print(f"metrics: {run / METRICS_FILE}\nreport:  {run / REPORT_FILE}")
+    return evaluation.metrics
+
+
+def _split_description(run: Path) -> str:
+    import json
+
+    path = run / "split.json"
+    return json.loads(path.read_text())["describe"] if path.exists() else ""

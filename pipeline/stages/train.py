@@ -1,0 +1,76 @@
+"""`churn train`: fit the three models out of time, compare them, track and register.
+
+Wiring only: every computation lives in features/, models/ and pipeline/ modules.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from pipeline.params import Params
+
+console = Console(highlight=False)
+
+
+def train_stage(data: Path, out: Path, params: Params) -> dict:
+    """Validate the inputs, then train, evaluate and track (see :func:`train_on_tables`)."""
+    from pipeline.loader import load_tables
+
+    loaded = load_tables(Path(data), params, rejected_dir=Path(out) / "rejected")
+    console.print(loaded.report.render())
+    return train_on_tables(loaded.tables, Path(data), Path(out), params)
+
+
+def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
+    """Train, evaluate and track on validated tables; return the metrics.json tree."""
+    from features import FEATURE_BUILDER_VERSION
+    from features.registry import model_feature_columns
+    from pipeline.run_outputs import write_training_outputs
+    from pipeline.training import evaluate_models, fit_models
+    from pipeline.training_data import build_cohorts
+    from pipeline.training_tracking import track_training_run
+
+    started = time.perf_counter()
+    cohorts = build_cohorts(tables, params)
+    console.print(cohorts.split.describe())
+    columns = model_feature_columns()
+    fitted = fit_models(cohorts, columns, params, console)
+    evaluation = evaluate_models(fitted, cohorts, columns, params)
+    outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
+    tracked = track_training_run(
+        Path(data),
+        Path(out),
+        fitted,
+        cohorts,
+        evaluation,
+        outputs,
+        params,
+        feature_builder_version=FEATURE_BUILDER_VERSION,
+    )
+    _print_summary(evaluation.metrics, outputs, tracked, params, time.perf_counter() - started)
+    return evaluation.metrics
+
+
+def _print_summary(metrics: dict, outputs, tracked, params: Params, seconds: float) -> None:
+    from pipeline.tracking import mlflow_ui_hint
+
+    metric = params.evaluation.champion_metric
+    models = metrics["models"]
+    console.print(
+        f"\n[bold]{metric}[/bold] on {metrics['cohort']['rows']:,} out-of-time rows "
+        f"(churn rate {metrics['cohort']['churn_rate']:.2%}): "
+        + ", ".join(f"{name} {values[metric]:.4f}" for name, values in models.items())
+    )
+    console.print(
+        f"model version {tracked.version}: {tracked.promotion.alias} ({tracked.promotion.reason})"
+    )
+    console.print(f"report:  {outputs.report}")
+    console.print(f"metrics: {outputs.metrics}")
+    console.print(
+        f"MLflow run {tracked.run_id} in experiment '{params.tracking.experiment}'; "
+        f"open it with: {mlflow_ui_hint(params.tracking)}"
+    )
+    console.print(f"done in {seconds:.1f} s")

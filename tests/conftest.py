@@ -1,0 +1,66 @@
+"""Shared fixtures: small demo data made once per session, a real MLflow server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """A demo data folder of 3,000 accounts over 30 months, generated once."""
+    from pipeline.stages.generate import generate_stage
+
+    out = tmp_path_factory.mktemp("demo") / "data"
+    generate_stage(out, customers=3000, months=30, seed=11, start="2021-01")
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on localhost (SQLite store, served artifacts); yields its URL."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    process = subprocess.Popen(
+        [str(mlflow_cli), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT,
+        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((root / "server.log").read_text()[-3000:])
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("mlflow server did not start within 120 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
