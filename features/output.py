@@ -39,12 +39,18 @@ class FeatureOutput:
     def write(self, is_open: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
         """Store a chunk's ``[as_of x customer]`` values of its open accounts (chunks in order)."""
         counts = is_open.sum(axis=1)
-        starts = self._block_start + self._written
-        destination = np.concatenate(
-            [np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts, strict=True)]
-        )
+        picked = np.flatnonzero(is_open.ravel())
+        source = np.concatenate([[0], np.cumsum(counts)])
+        target = self._block_start + self._written
+        blocks = [
+            (int(target[k]), int(source[k]), int(counts[k]))
+            for k in range(len(counts))
+            if counts[k]
+        ]
         for name, column in self.columns.items():
-            column[destination] = np.asarray(values[name])[is_open]
+            chunk_values = np.ravel(values[name]).take(picked)
+            for start, offset, count in blocks:
+                column[start : start + count] = chunk_values[offset : offset + count]
         self._written += counts
 
     def frame(

@@ -43,8 +43,8 @@ def make_labels(tables: Tables, as_of: Sequence[pd.Timestamp], label: LabelParam
         label: ``definition``, ``horizon_months`` (H) and ``asset_drain_fraction``.
 
     Returns:
-        ``customer_id``, ``as_of``, ``label`` (int8, 1 = churner), by as_of then
-        customer_id. Under ``asset_drain`` an account open at T that did not close
+        ``customer_id``, ``as_of``, ``label`` (int8, 1 = churner), sorted by as_of
+        (each month once) then customer_id. Under ``asset_drain`` an account open at T that did not close
         in the window and lacks a balance row at T or at T+H gets no row (it can
         be neither confirmed nor ruled out).
 
@@ -52,7 +52,7 @@ def make_labels(tables: Tables, as_of: Sequence[pd.Timestamp], label: LabelParam
         IncompleteLabelWindowError: a window (T, T+H] ends after observation_end.
         ChurnError: an as-of date that is not a month end, or asset_drain without balances.
     """
-    months = [_checked_as_of(t) for t in as_of]
+    months = sorted({_checked_as_of(t) for t in as_of})
     _refuse_incomplete_windows(tables, months, label)
     if not months:
         return pd.DataFrame(

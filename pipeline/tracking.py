@@ -15,7 +15,12 @@ from pathlib import Path
 
 from pipeline.params import TrackingParams
 
-_QUIET_LOGGERS = ("mlflow.models.model", "mlflow.store.db.utils", "alembic")
+_QUIET_LOGGERS = (
+    "mlflow.models.model",
+    "mlflow.store.db.utils",
+    "mlflow.tracking.fluent",
+    "alembic",
+)
 
 
 def tracking_uri(tracking: TrackingParams) -> str:
@@ -32,12 +37,18 @@ def mlflow_run(tracking: TrackingParams, run_name: str, tags: dict[str, str]) ->
     """Open an MLflow run in the configured experiment and yield it."""
     import mlflow
 
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_mlflow()
     mlflow.set_tracking_uri(tracking_uri(tracking))
     mlflow.set_experiment(tracking.experiment)
     with mlflow.start_run(run_name=run_name, tags=tags) as run:
         yield run
+
+
+def quiet_mlflow() -> None:
+    """Silence MLflow's progress bars and chatty loggers in batch output."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def data_fingerprint(data_dir: Path) -> str:

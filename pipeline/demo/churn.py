@@ -131,10 +131,12 @@ def precursor_effects(book: Book, month: int) -> np.ndarray:
     return (weights * intensity[:, None]).T
 
 
-def retain_after_fee_cut(rng: np.random.Generator, book: Book, granted: np.ndarray) -> None:
-    """A granted fee cut wins back some customers who were leaving over fees."""
+def retain_after_fee_cut(
+    rng: np.random.Generator, book: Book, granted: np.ndarray, month: int
+) -> None:
+    """A granted fee cut wins back some customers leaving over fees, unless they close this month."""
     fee_driven = np.isin(book.episode_cause, [CAUSE["commission"], CAUSE["fee_cut_demand"]])
-    won_back = granted & fee_driven & book.episode_closes
+    won_back = granted & fee_driven & book.episode_closes & (book.close_month > month)
     won_back &= rng.random(len(granted)) < FEE_CUT_RETENTION
     book.episode_closes[won_back] = False
     book.close_month[won_back] = NEVER

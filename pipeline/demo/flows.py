@@ -42,6 +42,14 @@ def month_transfers(
     """Draw the month's transfers before closure; return (table, money in, money out).
 
     Args:
+        rng: the run's random generator.
+        calendar: the simulated months.
+        month: index of this month.
+        ids: customer ids, by account.
+        population: the accounts' traits.
+        window: who can act on which days this month.
+        effects: precursor intensities of leaving customers (churn.EFFECTS x accounts).
+        bear: whether this is a bear month.
         assets: each account's assets after the month's market move and commission.
     """
     pop, share = population, window.trading_share

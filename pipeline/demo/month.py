@@ -64,8 +64,8 @@ def simulate_month(rng, world: World, book: Book, month: int) -> Iterator[tuple[
     yield "trades", trades
     yield "events", _talk_to_broker(rng, world, book, now, loss_share)
     after_market = moved_market_value + book.cash - commission
-    for transfers, assets in _move_money(rng, world, now, after_market):
-        yield "transfers", transfers
+    transfers, assets = _move_money(rng, world, now, after_market)
+    yield from (("transfers", table) for table in transfers)
     _settle_month_end(rng, world.population, book, now, assets, empty)
     yield (
         "balances",
@@ -120,7 +120,7 @@ def _talk_to_broker(rng, world: World, book: Book, now: Month, loss_share) -> pa
     table = rows.event_rows(rng, world.calendar, now.index, world.ids, events, window.lo, window.hi)
     complaints, fee_requests = events[0], events[1]
     granted = behaviour.grant_fee_cuts(rng, book, np.where(window.alive, fee_requests, 0))
-    churn.retain_after_fee_cut(rng, book, granted)
+    churn.retain_after_fee_cut(rng, book, granted, now.index)
     outage_hit = now.outage & pop.online & window.alive
     behaviour.remember_experiences(book, loss_share, complaints, outage_hit)
     return table
@@ -135,7 +135,7 @@ def _move_money(rng, world: World, now: Month, after_market: np.ndarray):
     closing = flows.closing_withdrawals(
         rng, world.calendar, now.index, world.ids, now.window, assets
     )
-    return [(transfers, assets), (closing, assets)]
+    return [transfers, closing], assets
 
 
 def _settle_month_end(rng, pop: Population, book: Book, now: Month, assets, empty) -> None:

@@ -12,7 +12,7 @@ from pipeline.errors import ChurnError
 from pipeline.params import Params
 from pipeline.run_outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def evaluate_stage(run: Path, params: Params) -> dict:

@@ -9,7 +9,7 @@ from rich.console import Console
 from pipeline.contract import SCHEMAS
 from pipeline.params import Params
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def has_required_tables(folder: Path) -> bool:

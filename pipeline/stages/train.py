@@ -12,7 +12,7 @@ from rich.console import Console
 
 from pipeline.params import Params
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def train_stage(data: Path, out: Path, params: Params) -> dict:

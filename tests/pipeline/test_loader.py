@@ -75,7 +75,9 @@ def valid_frames() -> dict[str, pd.DataFrame]:
 def write_parquet(folder, frames):
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / f"{name}.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), folder / f"{name}.parquet"
+        )
     return folder
 
 
@@ -90,13 +92,19 @@ def test_minimal_frames_build_tables():
     result = tables_from_frames(
         {
             "customers": pd.DataFrame(
-                {"customer_id": ["b", "a"], "open_date": ["2023-01-01", "2023-02-01"],
-                 "closed_date": [None, None]}
+                {
+                    "customer_id": ["b", "a"],
+                    "open_date": ["2023-01-01", "2023-02-01"],
+                    "closed_date": [None, None],
+                }
             ),
             "trades": pd.DataFrame(
-                {"customer_id": ["a", "b", "a"],
-                 "trade_date": ["2023-02-01", "2023-03-31 15:00", "2023-03-01"],
-                 "amount": [1.0, 2.0, 3.0], "commission": [0.1, 0.2, 0.3]}
+                {
+                    "customer_id": ["a", "b", "a"],
+                    "trade_date": ["2023-02-01", "2023-03-31 15:00", "2023-03-01"],
+                    "amount": [1.0, 2.0, 3.0],
+                    "commission": [0.1, 0.2, 0.3],
+                }
             ),
         }
     )
@@ -163,10 +171,14 @@ def test_a_folder_of_parquet_files_is_one_table_in_file_name_order(tmp_path):
     trades = frames.pop("trades")
     folder = write_parquet(tmp_path / "d", frames)
     (folder / "trades").mkdir()
-    pq.write_table(pa.Table.from_pandas(trades.iloc[2:], preserve_index=False),
-                   folder / "trades" / "part-1.parquet")
-    pq.write_table(pa.Table.from_pandas(trades.iloc[:2], preserve_index=False),
-                   folder / "trades" / "part-0.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(trades.iloc[2:], preserve_index=False),
+        folder / "trades" / "part-1.parquet",
+    )
+    pq.write_table(
+        pa.Table.from_pandas(trades.iloc[:2], preserve_index=False),
+        folder / "trades" / "part-0.parquet",
+    )
     (folder / "trades" / "_SUCCESS").write_text("")
     tables = load_tables(folder, Params(), None).tables
     assert tables.trades["amount"].tolist() == [1000.0, 500.0, 20.0, 30.0]
@@ -175,8 +187,12 @@ def test_a_folder_of_parquet_files_is_one_table_in_file_name_order(tmp_path):
 def test_numeric_and_date_strings_are_coerced():
     frames = valid_frames()
     frames["trades"] = frames["trades"].astype({"amount": str, "commission": str})
-    frames["trades"]["trade_date"] = ["2023-01-10T09:30:00", "2023-06-15 15:00", "2023-04-03",
-                                      "2023-07-31 14:00:00"]
+    frames["trades"]["trade_date"] = [
+        "2023-01-10T09:30:00",
+        "2023-06-15 15:00",
+        "2023-04-03",
+        "2023-07-31 14:00:00",
+    ]
     frames["customers"]["open_date"] = ["2023-03-15", "2023-01-10", "2023-02-01"]
     frames["customers"]["birth_year"] = ["1980", "1975", "1990"]
     tables = tables_from_frames(frames).tables
@@ -216,7 +232,9 @@ def test_missing_required_file(tmp_path):
     with pytest.raises(DataContractError) as err:
         load_tables(folder, Params(), None)
     assert (err.value.table, err.value.column, err.value.rule) == (
-        "trades", None, "required table missing"
+        "trades",
+        None,
+        "required table missing",
     )
     assert "trades.parquet" in str(err.value) and "trades.csv" in str(err.value)
 
@@ -239,7 +257,9 @@ def test_missing_required_column(tmp_path):
     with pytest.raises(DataContractError) as err:
         load_tables(write_csv(tmp_path / "d", frames), Params(), None)
     assert (err.value.table, err.value.column, err.value.rule) == (
-        "trades", "commission", "required column missing"
+        "trades",
+        "commission",
+        "required column missing",
     )
     assert str(err.value).startswith("trades.commission: required column missing")
 
@@ -250,7 +270,9 @@ def test_a_column_of_words_cannot_be_read_as_numbers(tmp_path):
     with pytest.raises(DataContractError) as err:
         load_tables(write_csv(tmp_path / "d", frames), Params(), None)
     assert (err.value.table, err.value.column, err.value.rule) == (
-        "trades", "amount", "cannot be read as a number"
+        "trades",
+        "amount",
+        "cannot be read as a number",
     )
     assert "'ten'" in str(err.value)
 
@@ -261,7 +283,9 @@ def test_a_numeric_column_cannot_be_read_as_dates():
     with pytest.raises(DataContractError) as err:
         tables_from_frames(frames)
     assert (err.value.table, err.value.column, err.value.rule) == (
-        "events", "event_date", "cannot be read as a date"
+        "events",
+        "event_date",
+        "cannot be read as a date",
     )
 
 

@@ -112,11 +112,13 @@ def test_duplicate_customer_rejects_every_copy_and_its_activity(tmp_path):
     result = load(tmp_path, data)
     # Rows 0 and 3 are both C1: neither is chosen silently.
     assert rejected(tmp_path, "customers") == [
-        (0, "customer_id: duplicate"), (3, "customer_id: duplicate")
+        (0, "customer_id: duplicate"),
+        (3, "customer_id: duplicate"),
     ]
     # C1's trades (rows 0, 3), transfer (0), balances (0, 1) and event (1) follow.
     assert rejected(tmp_path, "trades") == [
-        (0, "customer_id: customer rejected"), (3, "customer_id: customer rejected")
+        (0, "customer_id: customer rejected"),
+        (3, "customer_id: customer rejected"),
     ]
     assert [r for r, _ in rejected(tmp_path, "balances")] == [0, 1]
     assert rejected(tmp_path, "events") == [(1, "customer_id: customer rejected")]
@@ -129,7 +131,8 @@ def test_duplicate_balance_month(tmp_path):
     data["balances"] = pd.concat([data["balances"], data["balances"].iloc[[1]]])
     load(tmp_path, data)
     assert rejected(tmp_path, "balances") == [
-        (1, "customer_id+month_end: duplicate"), (4, "customer_id+month_end: duplicate")
+        (1, "customer_id+month_end: duplicate"),
+        (4, "customer_id+month_end: duplicate"),
     ]
 
 
@@ -198,7 +201,8 @@ def test_activity_before_opening_and_after_closing_at_day_level(tmp_path):
     load(tmp_path, data)
     # 15:00 on the closing day and midnight of the opening day are fine.
     assert rejected(tmp_path, "trades") == [
-        (0, "trade_date: before open_date"), (3, "trade_date: after closed_date")
+        (0, "trade_date: before open_date"),
+        (3, "trade_date: after closed_date"),
     ]
     assert rejected(tmp_path, "events") == [(0, "event_date: after closed_date")]
     assert rejected(tmp_path, "balances") == [(2, "month_end: after closed_date")]
@@ -238,7 +242,8 @@ def test_a_row_breaking_several_rules_is_quarantined_once_with_every_reason(tmp_
     report = result.report.tables["trades"]
     assert report.rows_rejected == 1
     assert report.rejected_by_rule == {
-        "amount: must be > 0": 1, "commission: must be >= 0": 1,
+        "amount: must be > 0": 1,
+        "commission: must be >= 0": 1,
         "customer_id: unknown customer": 1,
     }
 
@@ -270,8 +275,10 @@ def test_csv_quarantine_keeps_values_as_read(tmp_path):
     text = (folder / "trades.csv").read_text().replace("C3,2023-04-03", "C3,2023-04-31")
     (folder / "trades.csv").write_text(text.replace(",500.0,", ",five hundred,"))
     load_tables(folder, LENIENT, tmp_path / "rejected")
-    assert rejected(tmp_path, "trades") == [(1, "amount: not a number"),
-                                            (2, "trade_date: not a date")]
+    assert rejected(tmp_path, "trades") == [
+        (1, "amount: not a number"),
+        (2, "trade_date: not a date"),
+    ]
     q = pd.read_parquet(tmp_path / "rejected" / "trades.parquet")
     assert q["amount"].tolist() == ["five hundred", "20.0"]
     assert q["trade_date"].tolist()[1] == "2023-04-31 00:00:00"  # no 31 April
@@ -283,12 +290,15 @@ def test_source_row_counts_across_the_files_of_a_folder(tmp_path):
     (folder / "trades").mkdir(parents=True)
     for name, frame in data.items():
         if name != "trades":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
-                           folder / f"{name}.parquet")
+            pq.write_table(
+                pa.Table.from_pandas(frame, preserve_index=False), folder / f"{name}.parquet"
+            )
     trades = data["trades"].assign(amount=[1000.0, 500.0, 20.0, -30.0])
     for part, rows in enumerate([[0, 1], [2, 3]]):
-        pq.write_table(pa.Table.from_pandas(trades.iloc[rows], preserve_index=False),
-                       folder / "trades" / f"part-{part}.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(trades.iloc[rows], preserve_index=False),
+            folder / "trades" / f"part-{part}.parquet",
+        )
     load_tables(folder, LENIENT, tmp_path / "rejected")
     assert rejected(tmp_path, "trades") == [(3, "amount: must be > 0")]
 
@@ -299,7 +309,9 @@ def test_rejected_share_above_the_limit_fails_after_writing_the_quarantine(tmp_p
     with pytest.raises(DataContractError) as err:
         load(tmp_path, data, Params())
     assert (err.value.table, err.value.column, err.value.rule) == (
-        "trades", None, REJECTED_SHARE_RULE
+        "trades",
+        None,
+        REJECTED_SHARE_RULE,
     )
     message = str(err.value)
     assert "1 of 4 rows (25.00%)" in message and "amount: must be > 0: 1" in message
