@@ -13,30 +13,38 @@ last bit.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 
-import numpy as np
 import pandas as pd
 
+from features.market_step import (
+    apply_market_reference,
+    combine_market_references,
+    market_reference,
+)
+from features.memory import reuse_freed_memory
 from features.output import FeatureOutput
 from features.panel import TABLE_QUANTITIES, TRADE_MIX_QUANTITIES, AsOfPlan, chunk_panel, plan_as_of
 from features.profile import customer_attributes
-from features.reference import MarketReference, combine, histogram_reference, value_bins
 from features.registry import (
     FEATURES,
     INDICATOR_FLAGS,
-    MARKET_SUFFIXES,
     customer_features,
     evaluate,
     leaf_inputs,
-    market_features,
-    reference_columns,
 )
 from features.rows import activity_rows
 from pipeline.contract import Tables
 from pipeline.params import Params
 
-ID_COLUMNS = ("customer_id", "as_of")
+__all__ = [
+    "MissingTableWarning",
+    "apply_market_reference",
+    "build_customer_features",
+    "build_feature_matrix",
+    "combine_market_references",
+    "market_reference",
+]
 
 
 class MissingTableWarning(UserWarning):
@@ -77,6 +85,7 @@ def build_customer_features(
     categories everywhere (branch categories are the column's categories, else its values).
     Warns (``MissingTableWarning``) once per missing optional table or column.
     """
+    reuse_freed_memory()
     plan = plan_as_of(tables, as_of)
     warn_missing_inputs(tables)
     features = customer_features()
@@ -98,81 +107,6 @@ def _chunks(plan: AsOfPlan, size: int) -> Iterator[tuple[int, int, int]]:
             yield chunk, lo, hi
 
 
-def market_reference(frame: pd.DataFrame) -> MarketReference:
-    """Summarise the frame's reference ratios per as-of month (histogram counts).
-
-    Args:
-        frame: output of :func:`build_customer_features` (or a partition of it).
-    """
-    columns = {name: frame[name].to_numpy(np.float64) for name in reference_columns()}
-    return histogram_reference(frame["as_of"].to_numpy(), columns)
-
-
-def combine_market_references(references: Sequence[MarketReference]) -> MarketReference:
-    """Combine the references of several partitions into the reference of all of them, exactly."""
-    return combine(references)
-
-
-def apply_market_reference(
-    frame: pd.DataFrame, reference: MarketReference, params: Params
-) -> pd.DataFrame:
-    """Add the market-relative columns to a per-customer frame, given the month's reference.
-
-    Args:
-        frame: output of :func:`build_customer_features` (or a partition of it).
-        reference: :func:`market_reference` of all open accounts (combined over partitions).
-        params: the run's params (``features.value_weight_*`` for customer_value).
-
-    Returns:
-        A new frame: ids, then every feature in registry order (extra columns kept last).
-    """
-    inputs = _MarketInputs(frame, reference)
-    values = evaluate(market_features(), inputs, params)
-    added = {name: np.asarray(v, dtype=np.float32) for name, v in values.items()}
-    out = frame.assign(**added)
-    ordered = [*ID_COLUMNS, *(f.name for f in FEATURES)]
-    extra = [c for c in out.columns if c not in ordered]
-    return out[ordered + extra]
-
-
-class _MarketInputs(Mapping):
-    """Frame columns, plus each reference column's month median and percentile, by name."""
-
-    def __init__(self, frame: pd.DataFrame, reference: MarketReference):
-        self.frame, self.reference = frame, reference
-        self.codes = reference.as_of_codes(frame["as_of"].to_numpy())
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name in self.frame.columns:
-            return self.frame[name].to_numpy(np.float64)
-        base, suffix = _split_market_name(name)
-        if suffix is None or base not in self.reference.counts:
-            raise KeyError(name)
-        if suffix == "_market_median":
-            return self.reference.medians(base)[self.codes]
-        bins = value_bins(self.frame[base].to_numpy(np.float64))
-        return self.reference.percentiles(base, self.codes, bins)
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        base, suffix = _split_market_name(name)
-        return name in self.frame.columns or (suffix is not None and base in self.reference.counts)
-
-    def __iter__(self):
-        return iter(self.frame.columns)
-
-    def __len__(self) -> int:
-        return len(self.frame.columns)
-
-
-def _split_market_name(name: str) -> tuple[str, str | None]:
-    for suffix in MARKET_SUFFIXES:
-        if name.endswith(suffix):
-            return name.removesuffix(suffix), suffix
-    return name, None
-
-
 def warn_missing_inputs(tables: Tables) -> None:
     """Warn once per missing optional table (or trades.security_type), naming what it disables."""
     missing = {
@@ -183,11 +117,10 @@ def warn_missing_inputs(tables: Tables) -> None:
     for source, quantities in missing.items():
         affected = [f.name for f in FEATURES if leaf_inputs(f.name) & set(quantities)]
         flags = [name for name in INDICATOR_FLAGS if name in affected]
+        indicators = f"; indicators reading it: {', '.join(flags)}" if flags else ""
         warnings.warn(
-            f"optional input {source!r} is missing: {len(affected)} features are NaN"
-            + (
-                f"; indicators {', '.join(flags)} are False and their measures NaN" if flags else ""
-            ),
+            f"optional input {source!r} is missing: values computed from it are NaN and flags "
+            f"on them False ({len(affected)} features read it{indicators})",
             MissingTableWarning,
             stacklevel=3,
         )

@@ -53,14 +53,23 @@ class AsOfPlan:
     is_open: np.ndarray
     history: np.ndarray
 
-    def grid_positions(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Map epoch days to grid positions, dropping rows after the cut-off (the only place).
+    def grid_positions(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Map row dates to grid positions, dropping rows after the cut-off (the only place).
+
+        Args:
+            dates: ``datetime64`` row dates (any unit; time of day ignored).
 
         Returns:
-            The positions of the kept rows and the boolean mask of kept rows.
+            The grid position of each row, -1 for a row dated after the last as-of
+            month end, and the mask of kept rows (None when every row is kept).
         """
-        keep = (days <= self.cutoff_day) & (days >= self.first_day)
-        return self.day_position[days[keep] - self.first_day], keep
+        ticks_per_day = np.timedelta64(1, "D") // np.timedelta64(1, np.datetime_data(dates.dtype))
+        offset = dates.view(np.int64) // ticks_per_day - self.first_day
+        # day_position ends with one -1 entry standing for every day after the cut-off.
+        np.minimum(offset, len(self.day_position) - 1, out=offset)
+        positions = self.day_position[offset]
+        keep = positions >= 0
+        return positions, (None if keep.all() else keep)
 
 
 def as_of_index(as_of: Sequence[pd.Timestamp]) -> pd.DatetimeIndex:
@@ -89,7 +98,7 @@ def plan_as_of(tables: Tables, as_of: Sequence[pd.Timestamp]) -> AsOfPlan:
     first_day = _epoch_day(_month_start(first_month))
     cutoff_day = _epoch_day(index[-1])
     days = np.arange(first_day, cutoff_day + 1).astype("datetime64[D]")
-    day_position = (month_index(days) - first_month).astype(np.int32)
+    day_position = np.append(month_index(days) - first_month, -1).astype(np.int64)
     is_open, history = _population(tables.customers, index, as_of_month)
     return AsOfPlan(
         as_of=index,
@@ -175,20 +184,22 @@ class _Grid:
     def cells_of(self, table: ActivityRows, chunk: int, lo: int):
         """Return the flat cell index and the kept row positions of a table's rows in this chunk."""
         selection = table.partition.rows(chunk)
-        days = table.dates[selection].astype("datetime64[D]").view(np.int64)
-        positions, keep = self.plan.grid_positions(days)
-        if not keep.all():
+        positions, keep = self.plan.grid_positions(table.dates[selection])
+        if keep is not None:
             if isinstance(selection, slice):
                 selection = np.arange(selection.start, selection.stop)
-            selection = selection[keep]
-        local = table.customer_idx[selection] - lo
-        return positions.astype(np.int64) * self.n + local, selection
+            selection, positions = selection[keep], positions[keep]
+        positions *= self.n
+        positions += table.customer_idx[selection]
+        positions -= lo
+        return positions, selection
 
     def summed(self, flat: np.ndarray, weights=None, kinds: int = 1) -> list[Monthly]:
         """Sum rows per cell (weights None counts rows); ``kinds`` stacks flat + kind * cells."""
         total = np.bincount(flat, weights=weights, minlength=kinds * self.cells)
         shape = (kinds, self.plan.n_months, self.n)
-        return [Monthly(part, self.clock) for part in total.astype(np.float64).reshape(shape)]
+        total = total.astype(np.float64, copy=False).reshape(shape)
+        return [Monthly(part, self.clock) for part in total]
 
     def missing(self) -> Monthly:
         """Return a quantity whose table was not given."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_BLOCK_ROWS = 1 << 23
+_BLOCK_ROWS = 1 << 20
 
 
 class RowPartition:

@@ -56,12 +56,12 @@ class Feature:
     @property
     def inputs(self) -> tuple[str, ...]:
         """Names of the panel quantities or features it reads (its positional parameters)."""
-        return tuple(p.name for p in self._parameters() if p.kind != p.KEYWORD_ONLY)
+        return _signature_names(self.func)[0]
 
     @property
     def params_keys(self) -> tuple[str, ...]:
         """The params.yaml keys it reads (its keyword-only parameters)."""
-        return tuple(p.name for p in self._parameters() if p.kind == p.KEYWORD_ONLY)
+        return _signature_names(self.func)[1]
 
     @property
     def kind(self) -> str:
@@ -74,8 +74,12 @@ class Feature:
         """Return its keyword arguments from the run's params."""
         return {key: getattr(_section_of(key, params), key) for key in self.params_keys}
 
-    def _parameters(self):
-        return inspect.signature(self.func).parameters.values()
+
+@functools.cache
+def _signature_names(func: Callable) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    parameters = inspect.signature(func).parameters.values()
+    positional = tuple(p.name for p in parameters if p.kind != p.KEYWORD_ONLY)
+    return positional, tuple(p.name for p in parameters if p.kind == p.KEYWORD_ONLY)
 
 
 def _section_of(key: str, params: Params):
@@ -194,7 +198,16 @@ INDICATOR_FLAGS: dict[str, str] = {
 }
 """The guideline's eight warning indicators in order, each tagged key, auxiliary or qualitative."""
 
-INDICATOR_MEASURES: dict[str, str] = {flag: BY_NAME[flag].inputs[0] for flag in INDICATOR_FLAGS}
+INDICATOR_MEASURES: dict[str, str] = {
+    "warn_outflow": "outflow_share_6m",
+    "warn_commission_drop": "commission_vs_prev",
+    "warn_empty_position": "empty_position_streak",
+    "warn_trade_drop": "trades_vs_prev3m",
+    "warn_big_loss": "loss_share_1m",
+    "warn_complaint": "complaints_2m",
+    "warn_fee_cut_request": "fee_cut_requests_2m",
+    "warn_contact_drop": "contacts_recent_vs_prev3m",
+}
 """Each indicator flag's continuous measure column."""
 
 
@@ -259,20 +272,22 @@ def evaluate(
         KeyError: an input name that is neither given nor a registered feature.
     """
     memo: dict[str, Any] = {}
+    return {f.name: _resolve(f.name, inputs, params, memo) for f in features}
 
-    def get(name: str) -> Any:
-        if name not in memo:
-            if name in inputs:
-                memo[name] = inputs[name]
-            elif name in BY_NAME:
-                feature = BY_NAME[name]
-                args = [get(i) for i in feature.inputs]
-                memo[name] = feature.func(*args, **feature.param_values(params))
-            else:
-                raise KeyError(f"no panel quantity or feature named {name!r}")
-        return memo[name]
 
-    return {f.name: get(f.name) for f in features}
+def _resolve(name: str, inputs: Mapping[str, Any], params: Params, memo: dict[str, Any]) -> Any:
+    # A module-level recursion, not a closure: a self-referencing closure would keep every
+    # chunk's arrays alive until the garbage collector runs, and fresh memory is slow here.
+    if name not in memo:
+        if name in inputs:
+            memo[name] = inputs[name]
+        elif name in BY_NAME:
+            feature = BY_NAME[name]
+            args = [_resolve(i, inputs, params, memo) for i in feature.inputs]
+            memo[name] = feature.func(*args, **feature.param_values(params))
+        else:
+            raise KeyError(f"no panel quantity or feature named {name!r}")
+    return memo[name]
 
 
 def describe(column: str, value: Any) -> str:

@@ -58,9 +58,9 @@ def _value_columns(name: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     if name == "trades":
         columns = {c: frame[c].to_numpy(dtype=np.float64) for c in ("amount", "commission")}
         if "security_type" in frame:
-            codes = enum_codes(frame["security_type"], SECURITY_TYPES)
+            # A missing type gets its own code after the contract's: it counts in no type.
             unknown = len(SECURITY_TYPES)
-            columns["security_type"] = np.where(codes < 0, unknown, codes).astype(np.int8)
+            columns["security_type"] = enum_codes(frame["security_type"], SECURITY_TYPES, unknown)
         return columns
     if name == "transfers":
         return {
@@ -72,16 +72,20 @@ def _value_columns(name: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"event_type": _required_codes(name, frame, "event_type", EVENT_TYPES)}
 
 
-def enum_codes(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
-    """Return each value's position in ``allowed`` (int32), -1 for null or unknown values."""
+def enum_codes(values: pd.Series, allowed: Sequence[str], missing: int = -1) -> np.ndarray:
+    """Return each value's position in ``allowed``, ``missing`` for null or unknown values.
+
+    The codes are int8 when ``allowed`` is short (activity enums), else int32.
+    """
     categorical = values
     if not isinstance(values.dtype, pd.CategoricalDtype):
         categorical = values.astype("category")
     position = {name: i for i, name in enumerate(allowed)}
     categories = [str(c) for c in categorical.cat.categories]
-    lookup = np.array([position.get(c, -1) for c in categories] + [-1], dtype=np.int32)
-    codes = categorical.cat.codes.to_numpy()
-    return lookup[np.where(codes < 0, len(categories), codes)]
+    dtype = np.int8 if len(allowed) < 100 else np.int32
+    lookup = np.array([position.get(c, missing) for c in categories] + [missing], dtype=dtype)
+    # A missing value's code is -1, which picks the lookup's last entry: ``missing``.
+    return lookup[categorical.cat.codes.to_numpy()]
 
 
 def _required_codes(table: str, frame: pd.DataFrame, column: str, allowed) -> np.ndarray:
@@ -89,4 +93,4 @@ def _required_codes(table: str, frame: pd.DataFrame, column: str, allowed) -> np
     if (codes < 0).any():
         bad = frame.loc[codes < 0, column].head(5).tolist()
         raise DataContractError(table, column, f"one of {list(allowed)}", f"got {bad}")
-    return codes.astype(np.int8)
+    return codes

@@ -36,7 +36,7 @@ def contribution_12m(
         history_months: months the account has existed at the as-of month.
         servicing_cost_per_month: features.servicing_cost_per_month (CNY 20).
     """
-    months = np.minimum(history_months, 12.0)
+    months = np.clip(history_months, 1.0, 12.0)  # rows of accounts not yet open are dropped
     # Months before the open month hold no trades, so the 12-month sum covers the whole history.
     commission = window_sum(commission_monthly, 12, allow_younger=True)
     return commission * 12.0 / months - 12.0 * servicing_cost_per_month

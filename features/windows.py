@@ -8,14 +8,22 @@ the as-of months only, looking backward only.
 Windows are differences of cumulative sums (one ``cumsum`` per quantity, two
 row gathers per window), so all as-of months cost the same as one.
 
-Edge rules shared by every feature (docs/features.md, "Edge cases"):
+Edge rules shared by every feature:
 
-- An account younger than a window (fewer months since its open month,
-  counted inclusively, than the window needs) gets NaN for that window.
-- A month without any row contributes 0 to sums of flows and counts; a month
-  without a balance row holds NaN assets (not 0).
-- A missing optional table makes its quantities all-NaN, so every window over
-  them is NaN and every comparison on them is False.
+- Account younger than a window (fewer months since its open month, the open
+  month counted, than the window needs, e.g. 6 for warn_outflow, 4 for this
+  month against the previous 3): the window is NaN, so its measure is NaN and
+  its flag False.
+- Zero or missing denominator: a ratio is NaN, never inf. A flag is False when
+  its measure is NaN, except warn_outflow, which compares without dividing
+  (outflow > 30% x assets), so an account emptied to zero assets is flagged.
+- A month without any row adds 0 to sums of flows, trades and events; a month
+  without a balance row holds NaN assets (not 0), so changes and losses
+  reaching it are NaN and an empty-position run stops there.
+- Missing optional table: its quantities are all NaN, so every feature computed
+  from it is NaN and every flag on it False; the build warns once naming the
+  table. Without balances, total assets are unknown and every customer counts
+  as not large for warn_commission_drop (previous 3 months).
 - Months before the panel's first month hold no rows: a window reaching there
   counts them as empty (the panel starts at the first month any row exists).
 """

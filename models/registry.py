@@ -138,6 +138,9 @@ def load_packaged_model(uri: str) -> PackagedModel:
     import mlflow
     import mlflow.lightgbm
 
+    from pipeline.tracking import quiet_mlflow
+
+    quiet_mlflow()
     try:
         folder = Path(uri) if Path(uri).exists() else Path(mlflow.artifacts.download_artifacts(uri))
         booster = mlflow.lightgbm.load_model(str(folder))

@@ -34,6 +34,9 @@ DataOpt = Annotated[Path, typer.Option("--data", help="Folder holding the input 
 
 
 def _params(path: Path | None, sets: list[str] | None) -> Params:
+    from pipeline.tracking import quiet_mlflow
+
+    quiet_mlflow()
     return load_params(path, sets or [])
 
 

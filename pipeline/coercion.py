@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.contract import Column, TableSchema
 from pipeline.errors import DataContractError
@@ -110,11 +112,19 @@ def coerce_column(
 def _blank_as_missing(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = values.cat.categories
-        blank = categories[np.asarray(categories.astype("str").str.strip() == "")]
+        blank = categories[_is_blank(pd.Series(categories))]
         return values.cat.remove_categories(blank) if len(blank) else values
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-        return values.mask(values.astype("str").str.strip() == "")
+        blank = _is_blank(values)
+        return values.mask(blank) if blank.any() else values
     return values
+
+
+def _is_blank(values: pd.Series) -> np.ndarray:
+    """Return which values are empty or whitespace-only text."""
+    text = pa.array(values.astype("str"))
+    blank = pc.or_kleene(pc.utf8_is_space(text), pc.equal(text, ""))
+    return blank.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _as_id(values: pd.Series) -> pd.Series | None:

@@ -129,7 +129,9 @@ ACTIVITY_TABLES = ("trades", "transfers", "balances", "events")
 class Tables:
     """Validated input tables.
 
-    Column types after loading: ``customer_id`` string; dates ``datetime64``
+    Column types after loading: ``customer_id`` string in customers and a
+    categorical in activity tables (its categories are the customers' ids and its
+    codes equal ``customer_idx``); dates ``datetime64``
     (``open_date``, ``closed_date``, ``month_end`` at midnight; activity dates may
     carry a time of day); money ``float64``; optional string columns as
     ``category``. Every activity table also carries ``customer_idx`` (int32), the

@@ -44,9 +44,9 @@ def make_labels(tables: Tables, as_of: Sequence[pd.Timestamp], label: LabelParam
 
     Returns:
         ``customer_id``, ``as_of``, ``label`` (int8, 1 = churner), sorted by as_of
-        (each month once) then customer_id. Under ``asset_drain`` an account open at T that did not close
-        in the window and lacks a balance row at T or at T+H gets no row (it can
-        be neither confirmed nor ruled out).
+        (each month once) then customer_id. Under ``asset_drain`` an account open
+        at T that did not close in the window and lacks a balance row at T or at
+        T+H gets no row (it can be neither confirmed nor ruled out).
 
     Raises:
         IncompleteLabelWindowError: a window (T, T+H] ends after observation_end.
@@ -95,11 +95,11 @@ def _stack(
     month_pos, customer_pos = np.nonzero(labelled)
     return pd.DataFrame(
         {
-            "customer_id": ids.to_numpy()[customer_pos],
+            "customer_id": ids.astype("str").iloc[customer_pos].reset_index(drop=True),
             "as_of": pd.DatetimeIndex(months).astype("datetime64[us]")[month_pos],
             "label": churned[month_pos, customer_pos].astype(np.int8),
         }
-    ).astype({"customer_id": "str"})
+    )
 
 
 def _open_at(customers: pd.DataFrame, months: list[pd.Timestamp]) -> np.ndarray:
@@ -149,8 +149,10 @@ def _asset_drain(tables: Tables, months: list[pd.Timestamp], label: LabelParams)
     is_open = _open_at(tables.customers, months)
     closed = closed_in_window(tables.customers, months, label.horizon_months)
     as_of_month = month_index(pd.DatetimeIndex(months))
-    assets_at_t = total_assets_at(tables, as_of_month)
-    assets_at_end = total_assets_at(tables, as_of_month + label.horizon_months)
+    assets = total_assets_at(
+        tables, np.concatenate([as_of_month, as_of_month + label.horizon_months])
+    )
+    assets_at_t, assets_at_end = assets[: len(months)], assets[len(months) :]
     both = ~np.isnan(assets_at_t) & ~np.isnan(assets_at_end)
     with np.errstate(invalid="ignore"):
         drained = both & (assets_at_end < label.asset_drain_fraction * assets_at_t)

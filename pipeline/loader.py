@@ -27,9 +27,8 @@ from pipeline.contract import ACTIVITY_TABLES, SCHEMAS, Tables, TableSchema
 from pipeline.errors import ChurnError, DataContractError
 from pipeline.params import Params
 from pipeline.quarantine import LoadReport, RowProblems, check_rejected_share, quarantine_tables
-from pipeline.snapshots import latest_data_day, observation_end
+from pipeline.snapshots import observation_end, observation_end_warnings
 
-TEXT_KINDS = ("id", "string")
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
     "dormancy label counts trades only",
@@ -71,22 +70,27 @@ def load_tables(
         raise ChurnError(f"data folder not found: {data_dir}")
     if rejected_dir is not None and Path(rejected_dir).resolve() == data_dir.resolve():
         raise ChurnError(f"the quarantine folder must not be the data folder ({data_dir})")
-    raw: dict[str, pd.DataFrame] = {}
-    sources: dict[str, str] = {}
+    paths = _table_files(data_dir)
+    raw = {name: read_table_file(name, path, SCHEMAS[name]) for name, path in paths.items()}
+    sources = {name: str(path) for name, path in paths.items()}
+    return _checked(raw, sources, params, rejected_dir, started)
+
+
+def _table_files(data_dir: Path) -> dict[str, Path]:
+    """Return the file (or folder) of each table present; fail on a missing required one."""
+    paths = {}
     for name, schema in SCHEMAS.items():
         path = find_table_file(data_dir, name)
-        if path is None:
-            if schema.required:
-                raise DataContractError(
-                    name,
-                    None,
-                    "required table missing",
-                    f"no {name}.parquet, {name}/ or {name}.csv in {data_dir}",
-                )
-            continue
-        raw[name] = read_table_file(name, path, schema)
-        sources[name] = str(path)
-    return _checked(raw, sources, params, rejected_dir, started)
+        if path is not None:
+            paths[name] = path
+        elif schema.required:
+            raise DataContractError(
+                name,
+                None,
+                "required table missing",
+                f"no {name}.parquet, {name}/ or {name}.csv in {data_dir}",
+            )
+    return paths
 
 
 def tables_from_frames(
@@ -114,7 +118,9 @@ def tables_from_frames(
     if unknown:
         raise ChurnError(f"unknown tables {unknown}; the contract's tables are {list(SCHEMAS)}")
     raw = {
-        name: frame.reset_index(drop=True) for name, frame in frames.items() if frame is not None
+        name: frames[name].reset_index(drop=True)
+        for name in SCHEMAS
+        if frames.get(name) is not None
     }
     for name, schema in SCHEMAS.items():
         if schema.required and name not in raw:
@@ -150,21 +156,12 @@ def _checked(
     )
     report.warnings = [
         f"optional table {name} is missing: {SWITCHED_OFF[name]}" for name in tables.missing_tables
-    ] + _observation_end_warnings(tables)
+    ]
+    if params.data.observation_end is not None:
+        report.warnings += observation_end_warnings(tables)
     report.observation_end = tables.observation_end
     report.seconds = time.perf_counter() - started
     return LoadResult(tables, report)
-
-
-def _observation_end_warnings(tables: Tables) -> list[str]:
-    """Warn when a configured observation_end lies after every dated row."""
-    latest = latest_data_day(tables)
-    if latest is None or tables.observation_end <= latest:
-        return []
-    return [
-        f"data.observation_end {tables.observation_end.date()} is after the latest dated row "
-        f"({latest.date()}): label windows up to it count as complete"
-    ]
 
 
 def _customer_spine(frame: pd.DataFrame, problems: RowProblems) -> tuple[pd.DataFrame, pd.Series]:
@@ -237,40 +234,47 @@ def find_table_file(data_dir: Path, table: str) -> Path | None:
 
 
 def read_table_file(table: str, path: Path, schema: TableSchema) -> pd.DataFrame:
-    """Read one table as stored, text columns dictionary-encoded (categorical).
+    """Read one table as stored; optional text columns dictionary-encoded (categorical).
+
+    Ids stay plain strings: at a million customers most ids recur in every
+    row group, so per-group dictionaries would cost more than they save.
 
     Raises:
         DataContractError: the file cannot be read at all.
     """
-    text_columns = [c.name for c in schema.columns if c.kind in TEXT_KINDS]
+    text_columns = [c.name for c in schema.columns if c.kind == "string"]
+    id_columns = [c.name for c in schema.columns if c.kind == "id"]
     try:
         if path.is_file() and path.suffix.lower() == ".csv":
-            arrow = _read_csv(path, text_columns)
+            arrow = _read_csv(path, text_columns, id_columns)
         else:
-            arrow = _read_parquet(table, path, text_columns)
+            arrow = _read_parquet(table, path, text_columns, id_columns)
         frame = arrow.to_pandas(date_as_object=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataContractError(table, None, "unreadable file", f"{path}: {exc}") from None
     return frame.reset_index(drop=True)
 
 
-def _read_csv(path: Path, text_columns: list[str]) -> pa.Table:
+def _read_csv(path: Path, text_columns: list[str], id_columns: list[str]) -> pa.Table:
     # Ids are read as text so leading zeros survive; empty fields are missing values.
-    text = pa.dictionary(pa.int32(), pa.string())
-    options = pacsv.ConvertOptions(
-        column_types={name: text for name in text_columns}, strings_can_be_null=True
-    )
+    types = {name: pa.dictionary(pa.int32(), pa.string()) for name in text_columns}
+    types |= {name: pa.string() for name in id_columns}
+    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
     return pacsv.read_csv(path, convert_options=options)
 
 
-def _read_parquet(table: str, path: Path, text_columns: list[str]) -> pa.Table:
+def _read_parquet(
+    table: str, path: Path, text_columns: list[str], id_columns: list[str]
+) -> pa.Table:
     files = _parquet_files(path)
     if not files:
         raise DataContractError(table, None, "unreadable file", f"{path} holds no .parquet files")
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text_columns))
     dataset = ds.dataset(
-        [str(f) for f in files], schema=_text_as_dictionary(schema, text_columns), format=fmt
+        [str(f) for f in files],
+        schema=_reading_schema(schema, text_columns, id_columns),
+        format=fmt,
     )
     return dataset.to_table()
 
@@ -282,13 +286,14 @@ def _parquet_files(path: Path) -> list[Path]:
     return sorted(p for p in path.glob("*.parquet") if p.is_file() and p.name[0] not in "._")
 
 
-def _text_as_dictionary(schema: pa.Schema, text_columns: list[str]) -> pa.Schema:
-    text = pa.dictionary(pa.int32(), pa.string())
+def _reading_schema(schema: pa.Schema, text_columns: list[str], id_columns: list[str]) -> pa.Schema:
+    """Read optional text dictionary-encoded and ids as plain strings, whatever the files hold."""
     for i, field in enumerate(schema):
-        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        is_text_dictionary = pa.types.is_dictionary(field.type) and (
-            pa.types.is_string(field.type.value_type)
-        )
-        if field.name in text_columns and (is_text or is_text_dictionary):
-            schema = schema.set(i, field.with_type(text))
+        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+            continue
+        if field.name in text_columns:
+            schema = schema.set(i, field.with_type(pa.dictionary(pa.int32(), pa.string())))
+        elif field.name in id_columns:
+            schema = schema.set(i, field.with_type(pa.string()))
     return schema.remove_metadata()

@@ -64,7 +64,7 @@ class SnapshotParams(Section):
 class FeatureParams(Section):
     """features: builder settings and the customer value model."""
 
-    chunk_customers: int = Field(62_500, gt=0)
+    chunk_customers: int = Field(10_000, gt=0)
     value_tier_assets: list[float] = [100_000.0, 1_000_000.0]
     value_tier_names: list[str] = ["mass", "affluent", "high_net_worth"]
     value_weight_contribution: float = 0.5
@@ -192,6 +192,16 @@ class ScoringParams(Section):
     def _bands_match_names(self) -> ScoringParams:
         if len(self.band_names) != len(self.band_cuts) + 1:
             raise ValueError("band_names needs one name more than band_cuts")
+        if len(set(self.band_names)) != len(self.band_names):
+            raise ValueError("band_names must be distinct")
+        cuts = list(self.band_cuts)
+        if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+            raise ValueError("band_cuts must be strictly increasing")
+        if any(not 0.0 <= cut <= 1.0 for cut in cuts):
+            raise ValueError("band_cuts are probabilities or shares, between 0 and 1")
+        share = self.reasons_top_share
+        if share != "all" and not 0.0 <= share <= 1.0:
+            raise ValueError('reasons_top_share must be between 0 and 1, or "all"')
         return self
 
 
@@ -212,6 +222,8 @@ class EngineParams(Section):
     threads_per_worker: int = Field(1, ge=1)
     partitions: int | None = Field(None, ge=1)
     gather_max_rows: int = Field(5_000_000, ge=0)
+    worker_memory: str = "auto"
+    retries: int = Field(2, ge=0)
 
 
 class Params(Section):

@@ -39,6 +39,17 @@ def observation_end(tables: Tables, configured: str | None = None) -> pd.Timesta
     return pd.offsets.MonthEnd().rollback(latest).normalize()
 
 
+def observation_end_warnings(tables: Tables) -> list[str]:
+    """Warn when a configured observation_end lies after every dated row."""
+    latest = latest_data_day(tables)
+    if latest is None or tables.observation_end <= latest:
+        return []
+    return [
+        f"data.observation_end {tables.observation_end.date()} is after the latest dated row "
+        f"({latest.date()}): label windows up to it count as complete"
+    ]
+
+
 def latest_data_day(tables: Tables) -> pd.Timestamp | None:
     """Return the latest day (midnight) of any date in any table, None when nothing is dated."""
     columns = [tables.customers["open_date"], tables.customers["closed_date"]]

@@ -23,21 +23,33 @@ class Cohorts:
     split: object  # pipeline.split.Split
 
 
-def labelled_matrix(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Join features and labels on (customer_id, as_of); both must hold the same population.
+def labelled_matrix(
+    features: pd.DataFrame, labels: pd.DataFrame, *, unlabelled_ok: bool = False
+) -> pd.DataFrame:
+    """Join features and labels on (customer_id, as_of).
+
+    Both hold the accounts open at each as-of. Some definitions cannot label every
+    account (asset_drain needs a balance row at T and T+H): with ``unlabelled_ok``
+    those feature rows are left out and counted in ``attrs["unlabelled_rows"]``;
+    otherwise any mismatch is an error.
 
     Raises:
-        ChurnError: when a feature row has no label or a label has no feature row.
+        ChurnError: a label without a feature row, or an unlabelled row when not allowed.
     """
     merged = features.merge(labels, on=KEYS, how="outer", indicator=True, validate="one_to_one")
-    unmatched = merged[merged["_merge"] != "both"]
-    if len(unmatched):
-        sample = unmatched[KEYS + ["_merge"]].head(5).to_dict("records")
+    orphans = merged[merged["_merge"] == "right_only"]
+    unlabelled = merged[merged["_merge"] == "left_only"]
+    if len(orphans) or (len(unlabelled) and not unlabelled_ok):
+        bad = pd.concat([orphans, unlabelled])
+        sample = bad[KEYS + ["_merge"]].head(5).to_dict("records")
         raise ChurnError(
-            f"features and labels disagree on the population for {len(unmatched)} rows, "
+            f"features and labels disagree on the population for {len(bad)} rows, "
             f"e.g. {sample}"
         )
-    return merged.drop(columns="_merge")
+    result = merged[merged["_merge"] == "both"].drop(columns="_merge").reset_index(drop=True)
+    result["label"] = result["label"].astype("int8")
+    result.attrs["unlabelled_rows"] = len(unlabelled)
+    return result
 
 
 def build_cohorts(tables: Tables, params: Params) -> Cohorts:
@@ -52,7 +64,14 @@ def build_cohorts(tables: Tables, params: Params) -> Cohorts:
     used = sorted(set(split.train) | set(split.validation) | set(split.test))
     features = build_feature_matrix(tables, used, params)
     labels = make_labels(tables, used, params.label)
-    frame = labelled_matrix(features, labels)
+    frame = labelled_matrix(
+        features, labels, unlabelled_ok=params.label.definition == "asset_drain"
+    )
+    if frame.attrs["unlabelled_rows"]:
+        print(  # reported, never silent: these accounts have no balance row at T or T+H
+            f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
+            "at T or T+H have no asset_drain label and are left out of training"
+        )
     parts = [
         frame[frame["as_of"].isin(pd.DatetimeIndex(m))].reset_index(drop=True)
         for m in (split.train, split.validation, split.test)

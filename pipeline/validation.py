@@ -70,22 +70,19 @@ def check_customers(customers: pd.DataFrame, problems: RowProblems) -> None:
 def customer_positions(ids: pd.Series, spine: pd.Series) -> np.ndarray:
     """Return each id's row position in ``spine`` (the kept customer ids), -1 when absent.
 
-    Dictionary-encoded (categorical) ids are looked up once per distinct value.
+    One Arrow hash lookup over the whole column; categorical ids are looked up once
+    per category.
     """
-    values = pa.array(ids)
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     value_set = pa.array(spine.astype("str"))
-    found = [_chunk_positions(chunk, value_set) for chunk in chunks]
-    return np.concatenate(found) if found else np.empty(0, dtype=np.int32)
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        per_category = _positions(pa.array(ids.cat.categories), value_set)
+        # Code -1 (a missing id) picks the appended -1.
+        return np.append(per_category, np.int32(-1))[ids.cat.codes.to_numpy()]
+    return _positions(pa.array(ids), value_set)
 
 
-def _chunk_positions(chunk: pa.Array, value_set: pa.Array) -> np.ndarray:
-    if pa.types.is_dictionary(chunk.type):
-        # A null id gets the extra last slot, -1.
-        per_value = np.append(_chunk_positions(chunk.dictionary, value_set), np.int32(-1))
-        codes = chunk.indices.fill_null(len(chunk.dictionary)).to_numpy()
-        return per_value[codes]
-    positions = pc.index_in(chunk, value_set=value_set.cast(chunk.type))
+def _positions(values: pa.Array | pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
+    positions = pc.index_in(values, value_set=value_set.cast(values.type))
     return positions.fill_null(-1).to_numpy().astype(np.int32)
 
 
@@ -133,9 +130,16 @@ def check_balances(balances: pd.DataFrame, positions: np.ndarray, problems: RowP
     month_end = balances["month_end"]
     problems.add("month_end: not a month end", month_end.notna() & ~is_month_end(month_end))
     keyed = np.flatnonzero((positions >= 0) & month_end.notna().to_numpy())
-    # One int64 key per (customer, day): days since 1900 fit in 18 bits.
-    key = (positions[keyed].astype(np.int64) << 18) | (days(month_end.iloc[keyed]) + 25_567)
+    customer = positions[keyed].astype(np.int64)
+    day = days(month_end.iloc[keyed]) + 25_567  # days since 1900: fits in 18 bits
+    key = (customer << 18) | day
+    if _strictly_increasing(key) or _strictly_increasing((day << 32) | customer):
+        return  # sorted by customer then month, or by month then customer: all distinct
     ordered = np.sort(key)
     repeated_keys = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if repeated_keys.size:
         problems.add("customer_id+month_end: duplicate", keyed[np.isin(key, repeated_keys)])
+
+
+def _strictly_increasing(values: np.ndarray) -> bool:
+    return bool(np.all(values[1:] > values[:-1]))

@@ -49,15 +49,15 @@ CAUSE_EFFECTS = np.array(
 )
 # Months of precursors before the closing month (min, max), by cause.
 LEAD_MONTHS = np.array(
-    [[0, 1], [1, 4], [2, 6], [1, 5], [2, 6], [1, 4], [2, 6], [1, 5], [2, 6], [2, 6], [0, 4]]
+    [[0, 1], [1, 4], [2, 6], [2, 5], [3, 6], [2, 4], [2, 6], [2, 5], [3, 6], [2, 6], [0, 4]]
 )
 # Share of leavers who show no precursor at all.
 SILENT_SHARE = np.array([0.85, 0.05, 0.05, 0.05, 0.05, 0.1, 0.05, 0.05, 0.05, 0.05, 0.5])
 # Share of decisions that end in closure; the rest waver and stay.
-CLOSE_SHARE = np.array([1.0, 1.0, 0.7, 0.7, 0.75, 0.8, 0.75, 0.75, 0.7, 0.85, 0.9])
+CLOSE_SHARE = np.array([1.0, 1.0, 0.8, 0.8, 0.8, 0.85, 0.85, 0.85, 0.75, 0.9, 0.9])
 # Monthly hazard of each cause for a typical customer in a quiet bull market.
 BASE_HAZARD = np.array(
-    [0.0008, 0.0009, 0.0006, 0.0005, 0.0008, 0.0006, 0.0007, 0.0001, 0.0003, 0.0003, 0.0010]
+    [0.0007, 0.0008, 0.0005, 0.0005, 0.0007, 0.0005, 0.0006, 0.0001, 0.0003, 0.0003, 0.0009]
 )
 # A granted fee cut wins back this share of fee-driven leavers.
 FEE_CUT_RETENTION = 0.5
@@ -122,19 +122,20 @@ def start_episodes(
 
 def precursor_effects(book: Book, month: int) -> np.ndarray:
     """Return the intensity of each precursor this month (effects x accounts, 0 to 1)."""
-    underway = (book.episode_cause != NO_CAUSE) & (month >= book.episode_start)
-    elapsed = month - book.episode_start + 1
+    who = np.flatnonzero((book.episode_cause != NO_CAUSE) & (month >= book.episode_start))
+    elapsed = month - book.episode_start[who] + 1
     # Graded: weak at first, full strength by the closing month.
-    progress = np.clip(elapsed / np.maximum(book.episode_length, 1), 0.0, 1.0)
-    intensity = np.where(underway, book.episode_strength * progress, 0.0)
-    weights = CAUSE_EFFECTS[np.maximum(book.episode_cause, 0)]
-    return (weights * intensity[:, None]).T
+    progress = np.clip(elapsed / np.maximum(book.episode_length[who], 1), 0.0, 1.0) ** 0.7
+    intensity = book.episode_strength[who] * progress
+    effects = np.zeros((len(EFFECTS), len(book.episode_cause)))
+    effects[:, who] = (CAUSE_EFFECTS[book.episode_cause[who]] * intensity[:, None]).T
+    return effects
 
 
 def retain_after_fee_cut(
     rng: np.random.Generator, book: Book, granted: np.ndarray, month: int
 ) -> None:
-    """A granted fee cut wins back some customers leaving over fees, unless they close this month."""
+    """A granted fee cut wins back some fee-driven leavers (not those closing this month)."""
     fee_driven = np.isin(book.episode_cause, [CAUSE["commission"], CAUSE["fee_cut_demand"]])
     won_back = granted & fee_driven & book.episode_closes & (book.close_month > month)
     won_back &= rng.random(len(granted)) < FEE_CUT_RETENTION

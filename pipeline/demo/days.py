@@ -60,10 +60,16 @@ def is_weekday(epoch_days: np.ndarray) -> np.ndarray:
     return (np.asarray(epoch_days) + _EPOCH_WEEKDAY) % 7 < 5
 
 
-def previous_weekday(epoch_days: np.ndarray) -> np.ndarray:
-    """Move weekend days back to the Friday before (accounts open on working days)."""
-    weekday = (np.asarray(epoch_days) + _EPOCH_WEEKDAY) % 7
-    return epoch_days - np.maximum(weekday - 4, 0)
+def weekdays_before(first_day: int, days_back: np.ndarray) -> np.ndarray:
+    """Return, for each distance in calendar days, a weekday about that far before ``first_day``.
+
+    Distances are converted to a count of weekdays, so every weekday is equally
+    likely (no pile-up on Fridays as when weekends are moved to a neighbour).
+    """
+    span = int(np.max(days_back, initial=0)) + 8
+    candidates = first_day - 1 - np.arange(span)
+    weekdays = candidates[is_weekday(candidates)]
+    return weekdays[(np.asarray(days_back) * 5 / 7).astype(np.int64)]
 
 
 def trading_days_between(calendar: MonthCalendar, month: int, lo: np.ndarray, hi: np.ndarray):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.demo.days import MonthCalendar, draw_trading_days, previous_weekday
+from pipeline.demo.days import MonthCalendar, draw_trading_days, weekdays_before
 from pipeline.demo.market import Market
 
 BRANCHES = (
@@ -23,7 +23,7 @@ BRANCHES = (
 # New accounts arrive at about 1% of the book per month, faster in bull markets.
 NEW_ACCOUNTS_PER_MONTH = 0.01
 NEW_ACCOUNT_WEIGHT = {"bull": 1.5, "bear": 0.6}
-# Tenure of accounts opened before the start: exponential, mean five years, at most twenty.
+# Tenure of accounts opened before the start: exponential (scale five years), at most twenty.
 PRIOR_TENURE_MEAN_DAYS = 5 * 365.25
 PRIOR_TENURE_MAX_DAYS = 20 * 365
 # Trading styles: conservative, balanced, speculative.
@@ -74,7 +74,7 @@ def draw_population(
     age = np.where(is_new, rng.normal(36, 12, customers), rng.normal(44, 13, customers))
     # Nobody opened an account before 18: long-standing customers are older.
     tenure_years = (calendar.first_day[0] - open_day).clip(0) / 365.25
-    age = np.maximum(np.clip(age, 18, 85), tenure_years + 18 + rng.uniform(0, 6, customers))
+    age = np.maximum(np.clip(age, 18, 85), tenure_years + 19 + rng.uniform(0, 6, customers))
     age = age.round()
     start_year = np.datetime64(int(calendar.first_day[0]), "D").astype("datetime64[Y]")
     birth_year = (start_year.astype(int) + 1970 - age).astype(np.int32)
@@ -119,10 +119,10 @@ def _opening_dates(rng, customers: int, calendar: MonthCalendar, market: Market)
         ]
         or [np.empty(0, np.int64)]
     )
-    tenure = np.minimum(
-        rng.exponential(PRIOR_TENURE_MEAN_DAYS, customers - n_new), PRIOR_TENURE_MAX_DAYS
-    )
-    prior_day = previous_weekday(calendar.first_day[0] - 1 - tenure.astype(np.int64))
+    # Exponential tenure truncated at the maximum (inverse CDF), so no date piles up at the cap.
+    reach = 1 - np.exp(-PRIOR_TENURE_MAX_DAYS / PRIOR_TENURE_MEAN_DAYS)
+    tenure = -PRIOR_TENURE_MEAN_DAYS * np.log1p(-reach * rng.random(customers - n_new))
+    prior_day = weekdays_before(int(calendar.first_day[0]), tenure)
     open_day = np.concatenate([prior_day, new_day])
     open_month = np.concatenate([np.full(customers - n_new, -1), new_month])
     order = np.argsort(open_day, kind="stable")

@@ -25,9 +25,11 @@ def has_required_tables(folder: Path) -> bool:
 
 def run_stage(data: Path | None, out: Path, params: Params) -> dict:
     """Generate demo data when the folder is empty, validate, report labels, train, evaluate."""
-    from pipeline.labels_report import base_rate_report, render_base_rates
     from pipeline.loader import load_tables
+    from pipeline.params import SnapshotParams
+    from pipeline.snapshots import snapshot_months
     from pipeline.stages.generate import generate_stage
+    from pipeline.stages.labels import label_base_rates, render_base_rates
     from pipeline.stages.train import train_on_tables
 
     folder = Path(data) if data is not None else Path(params.data.dir)
@@ -40,6 +42,8 @@ def run_stage(data: Path | None, out: Path, params: Params) -> dict:
     loaded = load_tables(folder, params, rejected_dir=Path(out) / "rejected")
     console.print(loaded.report.render())
     console.print("[bold]3/4 labels[/bold]: churn base rate per as-of month")
-    console.print(render_base_rates(base_rate_report(loaded.tables, params)))
+    months = snapshot_months(loaded.tables, SnapshotParams(min_history_months=0), params.label)
+    rates = label_base_rates(loaded.tables, months, params)
+    console.print(render_base_rates(rates, params.label.definition))
     console.print("[bold]4/4 features, train, evaluate[/bold]")
     return train_on_tables(loaded.tables, folder, Path(out), params)

@@ -113,7 +113,9 @@ def test_close_reason_is_present_exactly_when_closed(book):
     customers = book["customers"]
     assert (customers["closed_date"].notna() == customers["close_reason"].notna()).all()
     assert customers["closed_date"].notna().sum() > 0
-    assert (customers["closed_date"].dropna() > customers["open_date"][customers["closed_date"].notna()]).all()
+    assert (
+        customers["closed_date"].dropna() > customers["open_date"][customers["closed_date"].notna()]
+    ).all()
 
 
 def _assert_activity_inside_accounts(tables: dict[str, pd.DataFrame]) -> None:
@@ -130,7 +132,9 @@ def _assert_balances_cover_every_open_month_end(tables, start: str, months: int)
     balances, customers = tables["balances"], tables["customers"]
     assert balances["month_end"].dt.is_month_end.all()
     assert not balances.duplicated(["customer_id", "month_end"]).any()
-    month_ends = pd.date_range(pd.Period(start, "M").end_time.normalize(), periods=months, freq="ME")
+    month_ends = pd.date_range(
+        pd.Period(start, "M").end_time.normalize(), periods=months, freq="ME"
+    )
     opened = customers["open_date"].to_numpy()[:, None] <= month_ends.to_numpy()[None, :]
     closed = customers["closed_date"].to_numpy()[:, None] <= month_ends.to_numpy()[None, :]
     expected = (opened & ~closed).sum(axis=1)

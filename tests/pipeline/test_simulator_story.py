@@ -48,12 +48,19 @@ def _outflow_share_3m(book, pairs: pd.DataFrame) -> pd.Series:
     balances = book["balances"].set_index(["customer_id", "month"])
     assets = balances["cash"] + balances["market_value"]
     flows = sum(
-        out.reindex(pd.MultiIndex.from_arrays([pairs.customer_id, pairs["T"] - lag])).fillna(0.0)
+        out.reindex(pd.MultiIndex.from_arrays([pairs.customer_id, pairs["T"] - lag]))
+        .fillna(0.0)
         .to_numpy()
         for lag in range(3)
     )
     base = assets.reindex(pd.MultiIndex.from_arrays([pairs.customer_id, pairs["T"] - 3]))
     return pd.Series(flows / np.maximum(base.to_numpy(), 1.0)).clip(upper=2.0)
+
+
+def _stayer_balances(book) -> pd.DataFrame:
+    customers = book["customers"]
+    stayers = customers.customer_id[customers.closed_date.isna()]
+    return book["balances"][book["balances"].customer_id.isin(stayers)]
 
 
 def _churner_pairs(customers: pd.DataFrame, causes=None) -> pd.DataFrame:
@@ -66,8 +73,7 @@ def _churner_pairs(customers: pd.DataFrame, causes=None) -> pd.DataFrame:
 
 def test_churners_drain_funds_before_closing_more_than_stayers(book):
     customers = book["customers"]
-    stayers = set(customers.customer_id[customers.closed_date.isna()])
-    stayer_pairs = book["balances"].query("customer_id in @stayers and month >= 4")
+    stayer_pairs = _stayer_balances(book).query("month >= 4")
     stayer_share = _outflow_share_3m(book, stayer_pairs.rename(columns={"month": "T"}))
     churner_share = _outflow_share_3m(book, _churner_pairs(customers))
     assert churner_share.mean() > 2 * stayer_share.mean()
@@ -91,9 +97,7 @@ def test_bear_months_trade_less_than_bull_months(book, bear):
 
 
 def test_stayers_sit_in_cash_too_mostly_in_bear_months(book, bear):
-    customers = book["customers"]
-    stayers = set(customers.customer_id[customers.closed_date.isna()])
-    balances = book["balances"].query("customer_id in @stayers")
+    balances = _stayer_balances(book)
     empty_share = (balances.market_value == 0).groupby(balances.month).mean().to_numpy()
     assert empty_share[bear].mean() > 0.10
     assert empty_share[bear].mean() > 2 * empty_share[~bear].mean()
@@ -107,7 +111,7 @@ def test_stayers_sit_in_cash_too_mostly_in_bear_months(book, bear):
 def test_yearly_churn_is_higher_after_bear_months(book, bear):
     closures = book["customers"].close_month.value_counts().reindex(range(MONTHS), fill_value=0)
     open_accounts = book["balances"].groupby("month").size().reindex(range(MONTHS))
-    rate = (closures.to_numpy()[1:] / open_accounts.to_numpy()[:-1])
+    rate = closures.to_numpy()[1:] / open_accounts.to_numpy()[:-1]
     recent_bear = np.array([bear[max(0, m - 4) : m].any() for m in range(1, MONTHS)])
     assert rate[recent_bear].mean() > rate[~recent_bear].mean()
 
@@ -135,8 +139,11 @@ def test_fee_cuts_lower_the_commission_rate_of_those_who_ask(book):
     rate = rate.reset_index(name="rate").merge(first.rename("asked"), on="customer_id")
     before = rate[(rate.month < rate.asked) & (rate.month >= rate.asked - 3)]
     after = rate[(rate.month > rate.asked) & (rate.month <= rate.asked + 3)]
-    both = before.groupby("customer_id").rate.mean().to_frame("before").join(
-        after.groupby("customer_id").rate.mean().rename("after"), how="inner"
+    both = (
+        before.groupby("customer_id")
+        .rate.mean()
+        .to_frame("before")
+        .join(after.groupby("customer_id").rate.mean().rename("after"), how="inner")
     )
     assert len(both) > 100
     # About half are granted a cut of 15-45%: the mean ratio is near 0.85.

@@ -136,6 +136,27 @@ def test_duplicate_balance_month(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("order", [["customer_id", "month_end"], ["month_end", "customer_id"]])
+def test_duplicate_balance_month_in_a_sorted_table(tmp_path, order):
+    data = frames()
+    balances = pd.concat([data["balances"], data["balances"].iloc[[0]]])
+    data["balances"] = balances.sort_values(order, kind="stable").reset_index(drop=True)
+    load(tmp_path, data)
+    # C1's 2023-01-31 row twice, adjacent after sorting either way.
+    rows = (
+        data["balances"]
+        .index[
+            (data["balances"]["customer_id"] == "C1")
+            & (data["balances"]["month_end"] == pd.Timestamp("2023-01-31"))
+        ]
+        .tolist()
+    )
+    assert rejected(tmp_path, "balances") == [
+        (row, "customer_id+month_end: duplicate") for row in rows
+    ]
+    assert len(rows) == 2
+
+
 @pytest.mark.parametrize(
     ("table", "column", "row", "value", "legal"),
     [

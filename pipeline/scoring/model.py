@@ -1,0 +1,88 @@
+"""The model a scoring run uses: the packaged LightGBM, checked against the code, and the rules.
+
+The rule levels and flags need no fitting (params ``rules:``). Rule
+probabilities, which realised-performance monitoring compares with the model's,
+need the rule baseline fitted at training: the packaged model's metadata carries
+it under ``rules`` (``score_values``, ``churn_rate``, ``base_rate``, ``weights``);
+without it a scoring run records no rule probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.lightgbm_model import ChurnLightGBM
+from models.registry import PackagedModel
+from models.rules import RuleBaseline
+from pipeline.params import Params
+from pipeline.scoring.compatibility import check_model_matches_features
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A packaged model ready to score, with the rule baselines it is read beside."""
+
+    churn: ChurnLightGBM
+    meta: dict[str, Any]
+    source: str
+    rules: RuleBaseline
+    fitted_rules: RuleBaseline | None
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The model's input columns, in order."""
+        return list(self.churn.feature_columns_)
+
+    def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the calibrated churn probability of each row."""
+        return self.churn.predict_proba(X)[:, 1]
+
+    def rule_probability(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the fitted rule baseline's probability per row (NaN when not packaged)."""
+        if self.fitted_rules is None:
+            return np.full(len(X), np.nan)
+        return self.fitted_rules.predict_proba(X)[:, 1]
+
+
+def scoring_model(
+    packaged: PackagedModel, params: Params, feature_columns: list[str], builder_version: str
+) -> ScoringModel:
+    """Check a packaged model against the feature code and pair it with the rule baselines.
+
+    Args:
+        packaged: the loaded model (``models.registry.load_packaged_model``).
+        params: the run's params (``rules:`` for the warning levels).
+        feature_columns: the columns the current feature code builds.
+        builder_version: the current feature builder version.
+
+    Raises:
+        ChurnError: the model's features or builder version differ from the code's.
+    """
+    check_model_matches_features(packaged.meta, feature_columns, builder_version)
+    return ScoringModel(
+        churn=packaged.churn_model(),
+        meta=packaged.meta,
+        source=packaged.source,
+        rules=RuleBaseline(params.rules.weights, params.rules.levels),
+        fitted_rules=fitted_rule_baseline(packaged.meta, params),
+    )
+
+
+def fitted_rule_baseline(meta: dict[str, Any], params: Params) -> RuleBaseline | None:
+    """Rebuild the training run's fitted rule baseline from model metadata, None when absent."""
+    state = meta.get("rules")
+    if not isinstance(state, dict) or "score_values" not in state:
+        return None
+    baseline = RuleBaseline(
+        state.get("weights", params.rules.weights.model_dump()),
+        state.get("levels", params.rules.levels.model_dump()),
+        smoothing=float(state.get("smoothing", 1.0)),
+    )
+    baseline.score_values_ = np.asarray(state["score_values"], dtype=np.float64)
+    baseline.churn_rate_ = np.asarray(state["churn_rate"], dtype=np.float64)
+    baseline.base_rate_ = float(state.get("base_rate", np.nan))
+    return baseline

@@ -1,0 +1,160 @@
+"""Realised performance: past scoring runs judged once their label windows have completed.
+
+Churn labels arrive months late: a month scored at T is labelled when the data
+reach T + horizon. For every past scoring run (MLflow runs tagged
+``churn.kind=scoring``; the latest one per as-of month), once the data cover its
+label window, the accounts it scored are labelled with the definition its model
+was trained for (:func:`pipeline.labels.make_labels`) and the model and the
+rules are compared by :func:`models.evaluation.compare_models`, so realised
+metrics are defined exactly as in training.
+
+The rules are judged by the fitted rule baseline's probabilities the scoring
+run recorded; a run whose model carried no fitted baseline recorded none, and
+the rules are then ranked by their weighted indicator count: ranking and
+selection metrics stay exact, log loss and Brier score are left out (NaN).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.evaluation import compare_models
+from pipeline.calendar import add_months
+from pipeline.contract import Tables
+from pipeline.params import EvaluationParams, LabelParams
+from pipeline.scoring.run_log import AS_OF_TAG, KIND_TAG, SCORES_DIR, SCORES_FILE
+
+MODEL, RULES = "lightgbm", "rules"
+PROBABILITY_ONLY = ("log_loss", "brier")
+KEYS = ["customer_id", "as_of"]
+
+
+@dataclass(frozen=True)
+class PastScoring:
+    """One past scoring run: its month, the label its model was trained for, its model."""
+
+    run_id: str
+    as_of: pd.Timestamp
+    label: LabelParams
+    model_uri: str
+    model_version: str
+
+    def window_end(self) -> pd.Timestamp:
+        """Return the last day of the run's label window, T + horizon."""
+        return add_months(self.as_of, self.label.horizon_months)
+
+
+class StoredScore:
+    """A model stand-in that returns a stored score column as its probability."""
+
+    def __init__(self, column: str):
+        """Read ``column`` of the cohort."""
+        self.column = column
+
+    def predict_proba(self, cohort: pd.DataFrame) -> np.ndarray:
+        """Return ``[[1 - p, p]]`` from the stored column."""
+        p = cohort[self.column].to_numpy(dtype=np.float64)
+        return np.column_stack([1.0 - p, p])
+
+
+def past_scoring_runs(client, experiment: str) -> list[PastScoring]:
+    """Return the latest scoring run of each as-of month in an experiment, oldest month first."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs, token = [], None
+    while True:
+        page = client.search_runs(
+            [found.experiment_id],
+            filter_string=f"tags.`{KIND_TAG}` = 'scoring' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1000,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    latest: dict[pd.Timestamp, PastScoring] = {}
+    for run in runs:
+        past = _past_scoring(run)
+        if past is not None and past.as_of not in latest:
+            latest[past.as_of] = past
+    return [latest[month] for month in sorted(latest)]
+
+
+def _past_scoring(run) -> PastScoring | None:
+    tags = run.data.tags
+    try:
+        label = LabelParams.model_validate(json.loads(tags["churn.label_params"]))
+        as_of = pd.Timestamp(tags[AS_OF_TAG])
+    except (KeyError, ValueError):
+        return None
+    return PastScoring(
+        run_id=run.info.run_id,
+        as_of=as_of,
+        label=label,
+        model_uri=tags.get("churn.model_uri", ""),
+        model_version=tags.get("churn.model_version", ""),
+    )
+
+
+def stored_scores(run_id: str, scratch: Path) -> pd.DataFrame:
+    """Download a scoring run's compact scores and read them."""
+    import mlflow
+    import pyarrow.parquet as pq
+
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path=f"{SCORES_DIR}/{SCORES_FILE}", dst_path=str(scratch)
+    )
+    return pq.read_table(path).to_pandas(date_as_object=False)
+
+
+def realised_month(
+    tables: Tables, past: PastScoring, scores: pd.DataFrame, evaluation: EvaluationParams
+) -> pd.DataFrame:
+    """Return one row per model (lightgbm, rules) of realised metrics for one scored month.
+
+    Args:
+        tables: the loaded data, whose observation_end covers the run's label window.
+        past: the scoring run.
+        scores: its compact scores (customer_id, as_of, churn_probability, rule_score,
+            rule_probability, rule_alert, total_assets, value_tier).
+        evaluation: params ``evaluation:`` (call-list capacity, lift fractions).
+    """
+    from pipeline.labels import make_labels
+
+    labels = make_labels(tables, [past.as_of], past.label)
+    cohort = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")
+    rules_have_probability = cohort["rule_probability"].notna().all() and len(cohort)
+    if not rules_have_probability:
+        # Monotone in the indicator count: ranking metrics equal the fitted baseline's.
+        cohort["rule_probability"] = cohort["rule_score"] / (1.0 + cohort["rule_score"])
+    comparison = compare_models(
+        {MODEL: StoredScore("churn_probability"), RULES: StoredScore("rule_probability")},
+        cohort,
+        cohort["label"],
+        feature_columns=(),
+        evaluation=evaluation,
+        rule_alerts=cohort["rule_alert"].astype(bool),
+    )
+    table = comparison.metrics.reset_index(names="model")
+    if not rules_have_probability:
+        table.loc[table["model"] == RULES, list(PROBABILITY_ONLY)] = np.nan
+    churners = int(cohort["label"].sum())
+    context = {
+        "as_of": past.as_of,
+        "scored": len(scores),
+        "labelled": len(cohort),
+        "churners": churners,
+        "churn_rate": churners / len(cohort) if len(cohort) else np.nan,
+        "rules_scored_by": "probability" if rules_have_probability else "indicator count",
+        "model_version": past.model_version,
+        "run_id": past.run_id,
+    }
+    return pd.concat([pd.DataFrame([context] * len(table)), table], axis=1)

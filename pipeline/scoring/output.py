@@ -1,0 +1,130 @@
+"""The scores file (and its CSV export and compact copy), written chunk by chunk, atomically.
+
+Every file goes to a temporary sibling that is renamed over the target only
+after the last chunk has been written and the file closed, so a crash or a kill
+leaves the previous file (or none) at the target, never a partial one. Columns
+and types are fixed by :func:`scores_schema`, so every chunk writes the same
+schema and reruns on the same inputs write the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from models.rules import RULE_FLAGS
+from pipeline.atomic import atomic_path
+
+COMPACT_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "churn_probability",
+    "rule_score",
+    "rule_probability",
+    "rule_level",
+    "rule_alert",
+    "total_assets",
+    "value_tier",
+)
+"""The scores a scoring run logs to MLflow for `churn monitor` (no words, small)."""
+
+
+def reason_columns(per_account: int) -> list[str]:
+    """Return ``reason_1`` .. ``reason_<n>``."""
+    return [f"reason_{i}" for i in range(1, per_account + 1)]
+
+
+def scores_schema(per_account: int) -> pa.Schema:
+    """Return the columns of the scores file, in order."""
+    text, number = pa.string(), pa.float64()
+    fields = [
+        ("customer_id", text),
+        ("as_of", pa.timestamp("us")),
+        ("churn_probability", number),
+        ("risk_band", text),
+        ("rank", pa.int64()),
+        ("rule_level", text),
+        *((flag, pa.bool_()) for flag in RULE_FLAGS),
+        *((name, text) for name in reason_columns(per_account)),
+        ("reason_source", text),
+        ("likely_cause", text),
+        ("retention_play", text),
+        ("customer_value", number),
+        ("value_at_risk", number),
+        ("total_assets", number),
+        ("value_tier", text),
+    ]
+    return pa.schema(fields)
+
+
+def compact_schema() -> pa.Schema:
+    """Return the columns of the compact scores logged for monitoring."""
+    types = {
+        "customer_id": pa.string(),
+        "as_of": pa.timestamp("us"),
+        "rule_level": pa.string(),
+        "rule_alert": pa.bool_(),
+        "value_tier": pa.string(),
+    }
+    return pa.schema([(name, types.get(name, pa.float64())) for name in COMPACT_COLUMNS])
+
+
+class ScoresWriter:
+    """Appends chunks to the scores file, its optional CSV and the compact copy."""
+
+    def __init__(self, parquet: pq.ParquetWriter, csv, compact: pq.ParquetWriter | None):
+        self._parquet, self._csv, self._compact = parquet, csv, compact
+
+    def write(self, chunk: pa.Table) -> None:
+        """Append one chunk of scored accounts (columns as :func:`scores_schema`)."""
+        self._parquet.write_table(chunk)
+        if self._csv is not None:
+            self._csv.write_table(_for_csv(chunk))
+
+    def write_compact(self, chunk: pa.Table) -> None:
+        """Append one chunk of compact scores (columns as :func:`compact_schema`)."""
+        if self._compact is not None:
+            self._compact.write_table(chunk)
+
+
+@contextmanager
+def scores_writer(
+    out: Path, csv: Path | None, compact: Path | None, schema: pa.Schema
+) -> Iterator[ScoresWriter]:
+    """Open the output files on temporary siblings; rename them into place on success.
+
+    Args:
+        out: the scores Parquet file.
+        csv: an optional CSV export for the CRM (same rows, ``as_of`` as a date).
+        compact: an optional Parquet file for the compact scores (logged to MLflow).
+        schema: the scores file's schema (:func:`scores_schema`).
+    """
+    with ExitStack() as stack:
+        parquet = _parquet_writer(stack, stack.enter_context(atomic_path(out)), schema)
+        csv_writer = None
+        if csv is not None:
+            csv_temp = stack.enter_context(atomic_path(csv))
+            csv_writer = stack.enter_context(pacsv.CSVWriter(str(csv_temp), _csv_schema(schema)))
+        compact_writer = None
+        if compact is not None:
+            compact_temp = stack.enter_context(atomic_path(compact))
+            compact_writer = _parquet_writer(stack, compact_temp, compact_schema())
+        yield ScoresWriter(parquet, csv_writer, compact_writer)
+
+
+def _parquet_writer(stack: ExitStack, path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    return stack.enter_context(pq.ParquetWriter(str(path), schema, compression="zstd"))
+
+
+def _csv_schema(schema: pa.Schema) -> pa.Schema:
+    return schema.set(schema.get_field_index("as_of"), pa.field("as_of", pa.date32()))
+
+
+def _for_csv(chunk: pa.Table) -> pa.Table:
+    position = chunk.schema.get_field_index("as_of")
+    return chunk.set_column(position, "as_of", chunk.column("as_of").cast(pa.date32()))

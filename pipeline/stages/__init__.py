@@ -1,0 +1,1 @@
+"""One function per CLI command: read inputs, call pure functions, write outputs."""

@@ -1,0 +1,123 @@
+"""End to end: the real CLI trains against a real MLflow server over HTTP.
+
+One training run is shared by the tests of this module (it takes a while);
+each test checks one thing a user relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from models.registry import load_packaged_model
+from pipeline.cli import app
+
+pytestmark = pytest.mark.slow
+MODEL_NAME = "e2e-churn"
+
+
+def _train(data: Path, out: Path, server: str):
+    result = CliRunner().invoke(app, [
+        "train", "--data", str(data), "--out", str(out),
+        "--set", f"tracking.uri={server}",
+        "--set", f"tracking.model_name={MODEL_NAME}",
+        "--set", "tracking.experiment=e2e",
+    ])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(demo_data, mlflow_server, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "first"
+    result = _train(demo_data, out, mlflow_server)
+    return out, result.output
+
+
+def test_train_writes_metrics_json_of_the_documented_shape(trained):
+    out, _ = trained
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["cohort"]) >= {"test_as_of", "rows", "churn_rate"}
+    assert len(metrics["cohort"]["test_as_of"]) == 3
+    for model in ("lightgbm", "rules", "logistic"):
+        assert set(metrics["models"][model]) >= {
+            "roc_auc", "pr_auc", "brier", "lift_at_10pct", "recall_at_rule_volume",
+            "assets_at_risk_recall",
+        }
+
+
+def test_model_beats_the_rules_on_demo_data(trained):
+    out, _ = trained
+    models = json.loads((out / "metrics.json").read_text())["models"]
+    assert models["lightgbm"]["pr_auc"] > 1.5 * models["rules"]["pr_auc"]
+    assert models["lightgbm"]["roc_auc"] > models["rules"]["roc_auc"]
+
+
+def test_report_is_self_contained_html(trained):
+    out, _ = trained
+    html = (out / "report.html").read_text()
+    assert "<html" in html.lower() and "data:image/png;base64," in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    for plot in ("roc", "pr", "gain", "calibration", "importance"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+
+
+def test_first_version_becomes_champion_and_loads_back_over_http(trained, mlflow_server):
+    out, output = trained
+    assert "champion" in output
+    mlflow.set_tracking_uri(mlflow_server)
+    champion = load_packaged_model(f"models:/{MODEL_NAME}@champion").churn_model()
+    cohort = pd.read_parquet(out / "test_cohort.parquet")
+    scores = pd.read_parquet(out / "test_scores.parquet")
+    assert len(scores) == len(cohort)
+    expected = load_packaged_model(str(out / "model")).churn_model().predict_proba(cohort)
+    np.testing.assert_allclose(champion.predict_proba(cohort), expected, rtol=0, atol=1e-12)
+
+
+def test_run_records_params_data_fingerprint_commit_and_model(trained, mlflow_server):
+    mlflow.set_tracking_uri(mlflow_server)
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    run = client.get_run(version.run_id)
+    assert run.data.params["label.horizon_months"] == "3"
+    assert len(run.data.tags["data_fingerprint"]) == 64
+    assert run.data.tags["git_commit"]
+    assert run.data.metrics["lightgbm.pr_auc"] > 0
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
+    assert {"run/metrics.json", "run/report.html"} <= artifacts
+
+
+def test_retraining_the_same_model_does_not_take_the_champion(trained, demo_data, mlflow_server,
+                                                               tmp_path):
+    first, _ = trained
+    result = _train(demo_data, tmp_path / "second", mlflow_server)
+    assert "challenger (does not beat the champion on pr_auc" in result.output
+    # Same inputs and seeds: the same model and the same scores.
+    a = pd.read_parquet(first / "test_scores.parquet")
+    b = pd.read_parquet(tmp_path / "second" / "test_scores.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    mlflow.set_tracking_uri(mlflow_server)
+    client = mlflow.MlflowClient()
+    challenger = client.get_model_version_by_alias(MODEL_NAME, "challenger")
+    assert "does not beat the champion" in challenger.tags["promotion_reason"]
+
+
+def test_evaluate_recomputes_the_same_metrics(trained):
+    out, _ = trained
+    before = json.loads((out / "metrics.json").read_text())
+    result = CliRunner().invoke(app, ["evaluate", "--run", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text()) == before
+
+
+def test_evaluate_refuses_a_folder_that_is_not_a_run(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a `churn train` run folder" in result.output
