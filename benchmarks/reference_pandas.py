@@ -80,7 +80,9 @@ def _one_as_of(end_date, customers, trades, transfers, balances, events, params)
 def _trade_columns(out, trades, end, idx, history, params):
     rules = params.rules
     for months in (1, 3, 12):
-        out[f"trades_{months}m"] = _young(history, months, _sum_by_customer(trades, end, months, None, idx))
+        out[f"trades_{months}m"] = _young(
+            history, months, _sum_by_customer(trades, end, months, None, idx)
+        )
         for column, name in (("amount", "traded_amount"), ("commission", "commission")):
             total = _sum_by_customer(trades, end, months, column, idx)
             out[f"{name}_{months}m"] = _young(history, months, total)
@@ -96,7 +98,10 @@ def _trade_columns(out, trades, end, idx, history, params):
 
 def _flow_columns(out, transfers, balances, end, idx, history, params):
     rules = params.rules
-    outs, ins = transfers[transfers["direction"] == "out"], transfers[transfers["direction"] == "in"]
+    outs, ins = (
+        transfers[transfers["direction"] == "out"],
+        transfers[transfers["direction"] == "in"],
+    )
     out["inflow_3m"] = _young(history, 3, _sum_by_customer(ins, end, 3, "amount", idx))
     out["outflow_3m"] = _young(history, 3, _sum_by_customer(outs, end, 3, "amount", idx))
     out["outflow_6m"] = _young(history, 6, _sum_by_customer(outs, end, 6, "amount", idx))
@@ -111,7 +116,9 @@ def _flow_columns(out, transfers, balances, end, idx, history, params):
     out["warn_outflow"] = (out["outflow_count_6m"] >= rules.outflow_min_count) & (
         out["outflow_6m"] > rules.outflow_share * assets
     )
-    net_1m = _sum_by_customer(ins, end, 1, "amount", idx) - _sum_by_customer(outs, end, 1, "amount", idx)
+    net_1m = _sum_by_customer(ins, end, 1, "amount", idx) - _sum_by_customer(
+        outs, end, 1, "amount", idx
+    )
     out["loss_share_1m"] = -((assets - previous) - net_1m) / previous.replace(0, np.nan)
     out["warn_big_loss"] = out["loss_share_1m"] > rules.big_loss_share
     large = assets >= rules.large_customer_assets
@@ -138,8 +145,13 @@ def _empty_streak(balances, end, idx) -> pd.Series:
 
 
 def _event_columns(out, events, end, idx, history):
-    kinds = {kind: events[events["event_type"] == kind] for kind in ("complaint", "fee_cut_request", "contact")}
-    out["complaints_2m"] = _young(history, 2, _sum_by_customer(kinds["complaint"], end, 2, None, idx))
+    kinds = {
+        kind: events[events["event_type"] == kind]
+        for kind in ("complaint", "fee_cut_request", "contact")
+    }
+    out["complaints_2m"] = _young(
+        history, 2, _sum_by_customer(kinds["complaint"], end, 2, None, idx)
+    )
     out["warn_complaint"] = out["complaints_2m"] > 0
     requests = _sum_by_customer(kinds["fee_cut_request"], end, 2, None, idx)
     out["fee_cut_requests_2m"] = _young(history, 2, requests)

@@ -7,7 +7,17 @@ cross-customer step: ``market_reference`` (a small per-month aggregate),
 ``apply_market_reference`` (adds the market-relative columns). A distributed
 engine runs the first two per partition, combines the references, and applies
 the combined reference per partition; the result equals the local build to the
-last bit.
+last bit::
+
+    frames = [build_customer_features(part_tables, as_of, params) for part_tables in parts]
+    reference = combine_market_references([market_reference(f) for f in frames])
+    matrix = pd.concat([apply_market_reference(f, reference, params) for f in frames])
+    # == build_feature_matrix(tables, as_of, params), once sorted by (as_of, customer_id)
+
+Partitions must hold all rows of their customers (partition by customer), and a
+categorical ``customers.branch`` with the same categories everywhere (the branch
+categories are the column's categories; without them each partition would use
+the branches it happens to hold).
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from features.market_step import (
     combine_market_references,
     market_reference,
 )
-from features.memory import reuse_freed_memory
+from features.memory import build_memory
 from features.output import FeatureOutput
 from features.panel import TABLE_QUANTITIES, TRADE_MIX_QUANTITIES, AsOfPlan, chunk_panel, plan_as_of
 from features.profile import customer_attributes
@@ -85,18 +95,18 @@ def build_customer_features(
     categories everywhere (branch categories are the column's categories, else its values).
     Warns (``MissingTableWarning``) once per missing optional table or column.
     """
-    reuse_freed_memory()
     plan = plan_as_of(tables, as_of)
     warn_missing_inputs(tables)
     features = customer_features()
-    output = FeatureOutput(plan, features)
-    chunk_rows = activity_rows(tables, params.features.chunk_customers)
-    attributes = customer_attributes(tables.customers)
-    for chunk, lo, hi in _chunks(plan, params.features.chunk_customers):
-        panel = chunk_panel(plan, chunk_rows, attributes, chunk, lo, hi)
-        output.write(plan.is_open[:, lo:hi], evaluate(features, panel, params))
     categories = {f.name: f.categories(tables.customers, params) for f in features if f.categories}
-    return output.frame(tables.customers["customer_id"], categories)
+    with build_memory():
+        output = FeatureOutput(plan, features)
+        chunk_rows = activity_rows(tables, params.features.chunk_customers)
+        attributes = customer_attributes(tables.customers)
+        for chunk, lo, hi in _chunks(plan, params.features.chunk_customers):
+            panel = chunk_panel(plan, chunk_rows, attributes, chunk, lo, hi)
+            output.write(plan.is_open[:, lo:hi], evaluate(features, panel, params))
+        return output.frame(tables.customers["customer_id"], categories)
 
 
 def _chunks(plan: AsOfPlan, size: int) -> Iterator[tuple[int, int, int]]:

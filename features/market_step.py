@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from features.memory import build_memory
 from features.reference import N_BINS, MarketReference, combine, value_bins
 from features.registry import (
     FEATURES,
@@ -25,7 +26,7 @@ from features.registry import (
 from pipeline.params import Params
 
 ID_COLUMNS = ("customer_id", "as_of")
-_BLOCK_ROWS = 1 << 20
+_BLOCK_ROWS = 1 << 18
 
 
 def _blocks(n: int) -> list[slice]:
@@ -77,14 +78,18 @@ def apply_market_reference(
     """
     codes = reference.as_of_codes(frame["as_of"].to_numpy())
     wanted = market_features()
-    added = {f.name: np.empty(len(frame), dtype=np.float32) for f in wanted}
-    for block in _blocks(len(frame)):
-        inputs = _MarketInputs(frame, reference, codes, block)
-        for name, values in evaluate(wanted, inputs, params).items():
-            added[name][block] = values
-    out = frame.assign(**added)
+    with build_memory():
+        added = {f.name: np.empty(len(frame), dtype=np.float32) for f in wanted}
+        for block in _blocks(len(frame)):
+            inputs = _MarketInputs(frame, reference, codes, block)
+            for name, values in evaluate(wanted, inputs, params).items():
+                added[name][block] = values
+    columns: dict[str, object] = {name: frame[name] for name in frame.columns}
+    columns.update(added)
     ordered = [*ID_COLUMNS, *(f.name for f in FEATURES)]
-    return out[ordered + [c for c in out.columns if c not in ordered]]
+    ordered += [c for c in columns if c not in ordered]
+    # Assembled without copying: assign() would copy every new column once more.
+    return pd.DataFrame({c: columns[c] for c in ordered}, index=frame.index, copy=False)
 
 
 class _MarketInputs(Mapping):

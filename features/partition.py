@@ -2,10 +2,14 @@
 
 Customers are processed in chunks of consecutive ``customer_idx`` (customers are
 sorted by id, so a chunk is a contiguous id range). Each table's rows are routed
-to their chunk once: a table already ordered by ``customer_idx`` is cut with
-``searchsorted`` (no copy at all); any other order is sorted by chunk number
-block by block with a stable radix sort, so rows keep their input order inside a
-chunk and sums come out the same whatever the chunk size.
+to their chunk once, keeping input order inside a chunk (so sums come out the
+same whatever the chunk size), in the cheapest way the table's order allows:
+
+- rows in runs ordered by ``customer_idx`` (a table sorted by customer is one
+  run; one exported month by month, each month sorted by customer, is one run
+  per month): each run is cut with ``searchsorted``, nothing is copied;
+- any other order: rows are sorted by chunk number block by block with a stable
+  radix sort, and the order (4 bytes a row) is kept.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 _BLOCK_ROWS = 1 << 20
+_MAX_RUNS = 4096
 
 
 class RowPartition:
@@ -27,13 +32,19 @@ class RowPartition:
             n_customers: number of customers.
         """
         self.n_chunks = max(1, -(-n_customers // chunk_customers))
-        self._chunk = chunk_customers
         firsts = np.arange(self.n_chunks + 1, dtype=np.int64) * chunk_customers
-        if _is_sorted(customer_idx):
-            self._bounds = np.searchsorted(customer_idx, firsts, side="left")
-            self._blocks = None
+        starts = np.concatenate([[0], np.flatnonzero(customer_idx[1:] < customer_idx[:-1]) + 1])
+        self._runs: np.ndarray | None = None
+        self._blocks: list | None = None
+        if len(starts) <= _MAX_RUNS:
+            ends = np.append(starts[1:], len(customer_idx))
+            self._runs = np.stack(
+                [
+                    s + np.searchsorted(customer_idx[s:e], firsts)
+                    for s, e in zip(starts, ends, strict=True)
+                ]
+            )
         else:
-            self._bounds = None
             self._blocks = [
                 _sorted_block(customer_idx, start, chunk_customers, self.n_chunks)
                 for start in range(0, len(customer_idx), _BLOCK_ROWS)
@@ -41,17 +52,17 @@ class RowPartition:
 
     def rows(self, chunk: int) -> slice | np.ndarray:
         """Return the rows of a chunk in input order, as a slice or increasing positions."""
-        if self._blocks is None:
-            return slice(int(self._bounds[chunk]), int(self._bounds[chunk + 1]))
+        if self._runs is not None:
+            lo, hi = self._runs[:, chunk], self._runs[:, chunk + 1]
+            if len(lo) == 1:
+                return slice(int(lo[0]), int(hi[0]))
+            pieces = [np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a]
+            return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
         parts = [
             start + order[bounds[chunk] : bounds[chunk + 1]].astype(np.int64)
             for start, order, bounds in self._blocks
         ]
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-
-
-def _is_sorted(values: np.ndarray) -> bool:
-    return bool(len(values) < 2 or np.all(values[1:] >= values[:-1]))
 
 
 def _sorted_block(customer_idx: np.ndarray, start: int, chunk: int, n_chunks: int):

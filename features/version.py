@@ -21,6 +21,7 @@ _COMPUTING_MODULES = (
     "features.commission",
     "features.flows",
     "features.market",
+    "features.market_step",
     "features.output",
     "features.panel",
     "features.partition",

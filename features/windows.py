@@ -68,6 +68,15 @@ class Monthly:
     values: np.ndarray | None
     clock: Clock
     _prefix: np.ndarray | None = field(default=None, repr=False)
+    _results: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def remembered(self, key: tuple, compute) -> np.ndarray:
+        """Return a window result computed once per chunk (read-only: features share it)."""
+        if key not in self._results:
+            result = compute()
+            result.flags.writeable = False
+            self._results[key] = result
+        return self._results[key]
 
     @property
     def available(self) -> bool:
@@ -107,31 +116,53 @@ def window_sum(
     """
     if not series.available:
         return series.nan()
-    end = np.maximum(series.clock.positions + 1 - lag, 0)
-    start = np.maximum(end - months, 0)
-    prefix = series.prefix
-    total = prefix[end] - prefix[start]
-    if not allow_younger:
-        total += series.clock.nan_if_younger(months + lag)
-    return total
+
+    def compute() -> np.ndarray:
+        end = np.maximum(series.clock.positions + 1 - lag, 0)
+        start = np.maximum(end - months, 0)
+        total = series.prefix[end] - series.prefix[start]
+        if not allow_younger:
+            total += series.clock.nan_if_younger(months + lag)
+        return total
+
+    return series.remembered(("sum", months, lag, allow_younger), compute)
 
 
 def value_at(series: Monthly, lag: int = 0) -> np.ndarray:
     """Value ``lag`` months before each as-of month; NaN before the account opened."""
     if not series.available:
         return series.nan()
-    rows = series.clock.positions - lag
-    out = series.values[np.maximum(rows, 0)]
-    out[rows < 0] = np.nan
-    out += series.clock.nan_if_younger(lag + 1)
-    return out
+
+    def compute() -> np.ndarray:
+        rows = series.clock.positions - lag
+        out = series.values[np.maximum(rows, 0)]
+        out[rows < 0] = np.nan
+        out += series.clock.nan_if_younger(lag + 1)
+        return out
+
+    return series.remembered(("at", lag), compute)
+
+
+def _trailing(series: Monthly, months: int) -> np.ndarray:
+    """Values of the ``months`` months to each as-of month, ``[as_of, lag, customer]``.
+
+    Lags before the grid's first month repeat that month; callers mask them.
+    """
+    rows = series.clock.positions[:, None] - np.arange(months)[None, :]
+    return series.values[np.maximum(rows, 0)]
+
+
+def _before_grid(series: Monthly, months: int) -> np.ndarray:
+    return (series.clock.positions - (months - 1) < 0)[:, None]
 
 
 def window_max(series: Monthly, months: int) -> np.ndarray:
     """Largest non-missing value over ``months`` months to each as-of; NaN for younger accounts."""
-    peak = value_at(series, 0)
-    for lag in range(1, months):
-        peak = np.fmax(peak, value_at(series, lag))
+    if not series.available:
+        return series.nan()
+    # A repeated first month cannot change a maximum, so no mask is needed for it.
+    with np.errstate(invalid="ignore"):
+        peak = np.fmax.reduce(_trailing(series, months), axis=1)
     return peak + series.clock.nan_if_younger(months)
 
 
@@ -139,10 +170,11 @@ def months_positive(series: Monthly, months: int) -> np.ndarray:
     """Count months with a value above zero over ``months`` months; NaN for younger accounts."""
     if not series.available:
         return series.nan()
-    count = series.clock.nan_if_younger(months).copy()
-    for lag in range(months):
-        count += value_at(series, lag) > 0
-    return count
+    positive = Monthly((series.values > 0).astype(np.float64), series.clock)
+    indicator = series.remembered(("positive",), lambda: positive.prefix)
+    end = np.maximum(series.clock.positions + 1, 0)
+    start = np.maximum(end - months, 0)
+    return indicator[end] - indicator[start] + series.clock.nan_if_younger(months)
 
 
 def months_since_positive(series: Monthly) -> np.ndarray:
@@ -183,17 +215,12 @@ def slope(series: Monthly, months: int) -> np.ndarray:
         return series.nan()
     centre = (months - 1) / 2.0
     spread = months * (months * months - 1) / 12.0
-    total = series.clock.nan_if_younger(months).copy()
-    for lag in range(months):
-        total += (centre - lag) * value_at(series, lag)
-    return total / spread
+    weights = (centre - np.arange(months)) / spread
+    total = np.einsum("kmn,m->kn", _trailing(series, months), weights)
+    total += series.clock.nan_if_younger(months)
+    return np.where(_before_grid(series, months), np.nan, total)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """Divide, with NaN where the denominator is zero or missing (never inf)."""
     return numerator / np.where(denominator == 0, np.nan, denominator)
-
-
-def per_as_of(values: np.ndarray, clock: Clock) -> np.ndarray:
-    """Broadcast a per-customer vector to every as-of month as float64."""
-    return np.broadcast_to(np.asarray(values, dtype=np.float64), clock.shape).copy()

@@ -56,7 +56,9 @@ def dask_client(engine: EngineParams) -> Iterator:
             threads_per_worker=engine.threads_per_worker,
             processes=True,
             memory_limit=engine.worker_memory,
-            dashboard_address=None,
+            # Any free port, and no dashboard: runs side by side must not fight for 8787.
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -78,3 +80,16 @@ def partition_count(engine: EngineParams, client) -> int:
     if engine.partitions is not None:
         return engine.partitions
     return PARTITIONS_PER_WORKER * max(workers(client), 1)
+
+
+def broadcast(client, value):
+    """Return a future of ``value`` (a model, say) that Dask recomputes if its worker is lost.
+
+    Unlike ``client.scatter``, the value travels once inside a task, so the scheduler
+    can run that task again; dependants fetch it from the worker holding it.
+    """
+    return client.submit(_same, value, pure=False)
+
+
+def _same(value):
+    return value

@@ -73,8 +73,10 @@ def table_sources(data_url: str) -> dict[str, TableSource]:
             sources[name] = source
         elif schema.required:
             raise DataContractError(
-                name, None, "required table missing", f"no {name}.parquet, {name}/ or "
-                f"{name}.csv in {data_url}"
+                name,
+                None,
+                "required table missing",
+                f"no {name}.parquet, {name}/ or {name}.csv in {data_url}",
             )
     return sources
 
@@ -155,7 +157,9 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
             arrow = _read_parquet_unit(source, unit, schema)
         frame = arrow.to_pandas(date_as_object=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataContractError(source.table, None, "unreadable file", f"{unit.file}: {exc}") from None
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{unit.file}: {exc}"
+        ) from None
     return frame.reset_index(drop=True)
 
 
@@ -163,11 +167,13 @@ def read_table(data_url: str, table: str) -> pd.DataFrame | None:
     """Read a whole table at a data location as the loader's reader does (None when absent)."""
     fs, root = fsspec.core.url_to_fs(str(data_url))
     source = find_table_source(fs, root, table)
-    if source is None:
-        return None
+    return None if source is None else read_source(source)
+
+
+def read_source(source: TableSource) -> pd.DataFrame:
+    """Read a whole table from its source: the frame ``pipeline.loader.read_table_file`` gives."""
     schema = table_arrow_schema(source)
-    pieces = [read_unit(source, unit, schema) for unit in read_units(source)]
-    return concat_pieces(pieces)
+    return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])
 
 
 def concat_pieces(pieces: list[pd.DataFrame]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from features.build import (
 )
 from features.reference import MarketReference
 from pipeline.contract import Tables
+from pipeline.errors import ChurnError
 from pipeline.params import Params
 from pipeline.scoring.chunks import customer_chunks
 
@@ -69,20 +70,31 @@ class ChunkedCohort:
         """Number of customer chunks."""
         return self.chunks.n_chunks
 
+    @property
+    def n_frames(self) -> int:
+        """Number of chunks holding open accounts (known after the customer step)."""
+        return len(self._files)
+
     def build_customer_step(self, progress: Progress = no_progress) -> None:
         """Build each chunk's customer features, keep them on disk, combine the references."""
         references = []
         for chunk in range(self.n_chunks):
             frame = build_customer_features(self.chunks.tables_of(chunk), [self.as_of], self.params)
-            references.append(market_reference(frame))
-            path = Path(self._scratch.name) / f"chunk-{chunk:06d}.arrow"
-            feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path)
-            self._files.append(path)
+            if len(frame):  # a chunk without open accounts has nothing to score
+                references.append(market_reference(frame))
+                path = Path(self._scratch.name) / f"chunk-{chunk:06d}.arrow"
+                feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path)
+                self._files.append(path)
             progress("features", chunk + 1, self.n_chunks)
+        if not references:
+            raise ChurnError(f"no account is open at {self.as_of.date()}: nothing to score")
         self.reference = combine_market_references(references)
 
     def frames(self) -> Iterator[tuple[int, pd.DataFrame]]:
-        """Yield ``(chunk, feature frame)`` for every chunk, market columns included."""
+        """Yield ``(number, feature frame)`` per chunk holding open accounts, market columns added.
+
+        Numbers count the yielded frames from 0; :attr:`n_frames` is how many there are.
+        """
         if self.reference is None:
             raise RuntimeError("call build_customer_step() first")
         for chunk, path in enumerate(self._files):

@@ -139,7 +139,7 @@ def _explain_and_write(
         value = frame[VALUE_COLUMN].to_numpy(dtype=np.float64)
         result.value_at_risk += float(np.nansum(scored.probability * value))
         offset += len(frame)
-        progress("reasons", chunk + 1, cohort.n_chunks)
+        progress("reasons", chunk + 1, cohort.n_frames)
 
 
 def _explained_count(scoring: ScoringParams, accounts: int) -> int:
@@ -162,7 +162,7 @@ def _probabilities(
         probability = model.churn_probability(frame)
         stability.add(frame.assign(**{SCORE: probability}))
         parts.append(probability)
-        progress("probabilities", chunk + 1, cohort.n_chunks)
+        progress("probabilities", chunk + 1, cohort.n_frames)
     return np.concatenate(parts) if parts else np.empty(0), stability
 
 

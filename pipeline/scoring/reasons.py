@@ -73,11 +73,27 @@ def rule_reasons(frame: pd.DataFrame, per_account: int) -> list[list[Reason]]:
     """Return each row's fired warning indicators as reasons, key ones first, at most n."""
     columns = _Columns(frame)
     fired = np.column_stack([columns.fired(flag) for flag in RULE_FLAGS])
+    # Flags in the guideline's order: the first n fired ones of each row are said.
+    said = fired & (np.cumsum(fired, axis=1) <= per_account)
     reasons: list[list[Reason]] = [[] for _ in range(len(frame))]
-    for row in np.flatnonzero(fired.any(axis=1)):
-        for position in np.flatnonzero(fired[row])[:per_account]:
-            reasons[row].append(_rule_reason(columns, RULE_FLAGS[position], int(row)))
+    for position, flag in enumerate(RULE_FLAGS):
+        rows = np.flatnonzero(said[:, position])
+        measure = RULE_MEASURES[flag]
+        words = _said_values(measure, columns[measure][rows])
+        for row, text in zip(rows.tolist(), words, strict=True):
+            reasons[row].append(Reason(text + RULE_MARK, (flag, measure)))
     return reasons
+
+
+def _said_values(column: str, values: np.ndarray) -> list[str]:
+    """Return ``describe`` of each value, saying each distinct value once."""
+    said: dict[object, str] = {}
+    words = []
+    for value in values.tolist():
+        if value not in said:
+            said[value] = describe(column, value)
+        words.append(said[value])
+    return words
 
 
 def model_reasons(

@@ -1,4 +1,4 @@
-"""`churn features`: build the feature matrix for chosen as-of month ends and write it to Parquet."""
+"""`churn features`: build the feature matrix at chosen as-of month ends, write it to Parquet."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ metrics; this stage loads the data, prints the table and logs a monitoring run
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,7 @@ SHOWN = {
     "recall_at_rule_volume": "recall@rules",
 }
 TABLE_FILE = "realised_performance.csv"
+BATCH = 1000
 
 
 def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
@@ -101,28 +103,27 @@ def _log(realised: pd.DataFrame, data: Path, end, params: Params, scratch: Path)
         "data_dir": str(data.resolve()),
         "data_fingerprint": data_fingerprint(data),
     }
-    metric_columns = [c for c in realised.columns if c in _metric_names(realised)]
+    numeric = realised.select_dtypes("number").columns
+    metric_columns = [c for c in numeric if c not in ("scored", "labelled")]
     path = scratch / TABLE_FILE
     realised.to_csv(path, index=False)
     with mlflow_run(params.tracking, f"monitor {end:%Y-%m}", tags) as run:
+        now = int(time.time() * 1000)
         metrics = [
-            Metric(f"{row['model']}.{name}", float(row[name]), 0, _step(row["as_of"]))
+            Metric(f"{row['model']}.{name}", float(row[name]), now, _step(row["as_of"]))
             for _, row in realised.iterrows()
             for name in metric_columns
             if pd.notna(row[name])
         ]
-        mlflow.MlflowClient().log_batch(run.info.run_id, metrics=metrics)
+        client = mlflow.MlflowClient()
+        for start in range(0, len(metrics), BATCH):  # MLflow takes 1,000 metrics per call
+            client.log_batch(run.info.run_id, metrics=metrics[start : start + BATCH])
         mlflow.log_artifact(str(path))
         mlflow.set_tag(
             "churn.months",
             ",".join(str(m.date()) for m in realised.loc[realised["model"] == MODEL, "as_of"]),
         )
     return run.info.run_id
-
-
-def _metric_names(realised: pd.DataFrame) -> list[str]:
-    numeric = realised.select_dtypes("number").columns
-    return [c for c in numeric if c not in ("scored", "labelled", "churners")] + ["churners"]
 
 
 def _step(as_of: pd.Timestamp) -> int:

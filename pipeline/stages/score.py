@@ -22,7 +22,8 @@ from pipeline.contract import Tables
 from pipeline.errors import ChurnError
 from pipeline.params import Params
 from pipeline.scoring.job import ScoringResult
-from pipeline.scoring.run_log import SCORES_FILE, ScoringFiles
+from pipeline.scoring.run_log import SCORES_FILE, ScoringFiles, log_scoring_run
+from pipeline.scoring.summary import render_summary
 
 console = Console(highlight=False)
 
@@ -54,9 +55,6 @@ def score_stage(
     loaded = load_tables(Path(data), params, rejected_dir=out.with_name(f"{out.stem}_rejected"))
     console.print(loaded.report.render())
     _check_as_of(loaded.tables, month)
-    from pipeline.scoring.run_log import log_scoring_run
-    from pipeline.scoring.summary import render_summary
-
     with tempfile.TemporaryDirectory(prefix="churn-score-log-") as scratch:
         files = _files(out, csv, Path(scratch))
         result = _score_and_write(loaded.tables, month, scoring_model, causes, files, params)
@@ -88,8 +86,8 @@ def _model_and_playbook(uri: str, params: Params):
     """Load the model (refusing a mismatch) and the playbook before reading any data."""
     import mlflow
 
-    from features import FEATURE_BUILDER_VERSION
     from features.registry import model_feature_columns
+    from features.version import builder_version
     from models.registry import load_packaged_model
     from pipeline.scoring.causes import CauseFinder
     from pipeline.scoring.model import scoring_model
@@ -100,7 +98,7 @@ def _model_and_playbook(uri: str, params: Params):
     columns = model_feature_columns()
     playbook = load_playbook(params.scoring.playbook, columns)
     packaged = load_packaged_model(uri)
-    return scoring_model(packaged, params, columns, FEATURE_BUILDER_VERSION), CauseFinder(playbook)
+    return scoring_model(packaged, params, columns, builder_version()), CauseFinder(playbook)
 
 
 def _files(out: Path, csv: Path | None, scratch: Path) -> ScoringFiles:

@@ -1,0 +1,274 @@
+"""End to end: `churn score` through the real CLI on demo data, a model trained in the test,
+and a real (sqlite) MLflow store."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from scoring_fixtures import LATEST_AS_OF, SCORED_AS_OF, edited_model, small_params
+from typer.testing import CliRunner
+
+from features.build import build_feature_matrix
+from features.registry import model_feature_columns
+from models.registry import load_packaged_model
+from models.rules import RULE_FLAGS
+from pipeline.cli import app
+from pipeline.contract import CLOSE_REASONS
+from pipeline.labels import population
+from pipeline.scoring.bands import top_count
+from pipeline.scoring.output import scores_schema
+from pipeline.scoring.playbook import load_playbook
+
+pytestmark = pytest.mark.slow
+SETTINGS = ["model.lightgbm.num_threads=1", "scoring.chunk_customers=700"]
+
+
+def churn_score(data, out, model, tracking, *settings, as_of=SCORED_AS_OF, csv=None):
+    args = [
+        "score",
+        "--data",
+        str(data),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        "--model",
+        str(model),
+        "--set",
+        f"tracking.uri={tracking}",
+    ]
+    args += ["--csv", str(csv)] if csv else []
+    for setting in [*SETTINGS, *settings]:
+        args += ["--set", setting]
+    return CliRunner().invoke(app, args)
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
+def scored(demo_data, model_folder, tracking, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scores") / "scores.parquet"
+    result = churn_score(demo_data, out, model_folder, tracking, csv=out.with_suffix(".csv"))
+    assert result.exit_code == 0, result.output
+    return out, result.output, pd.read_parquet(out)
+
+
+def test_one_row_per_open_account_with_every_documented_column(scored, demo_tables):
+    _, _, scores = scored
+    as_of = pd.Timestamp(SCORED_AS_OF)
+    open_ids = demo_tables.customers.loc[population(demo_tables.customers, as_of), "customer_id"]
+    assert scores["customer_id"].tolist() == open_ids.tolist()
+    assert list(scores.columns) == scores_schema(3).names
+    assert (scores["as_of"] == as_of).all()
+    assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
+
+
+def test_probabilities_and_flags_equal_the_model_on_the_whole_feature_matrix(
+    scored, demo_tables, model_folder
+):
+    _, _, scores = scored
+    X = build_feature_matrix(demo_tables, [pd.Timestamp(SCORED_AS_OF)], small_params())
+    expected = load_packaged_model(str(model_folder)).churn_model().predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(scores["churn_probability"].to_numpy(), expected)
+    for flag in RULE_FLAGS:
+        assert scores[flag].tolist() == X[flag].tolist()
+    value = X["customer_value"].to_numpy(dtype=float)
+    np.testing.assert_allclose(scores["value_at_risk"], expected * value, equal_nan=True)
+
+
+def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(scored):
+    _, _, scores = scored
+    p = scores["churn_probability"]
+    expected_band = np.where(p >= 0.3, "high", np.where(p >= 0.1, "medium", "low"))
+    assert scores["risk_band"].tolist() == expected_band.tolist()
+    explained = scores["rank"] <= top_count(0.2, len(scores))
+    assert (scores.loc[explained, "reason_source"] == "model").all()
+    assert (scores.loc[~explained, "reason_source"] == "rules").all()
+    assert scores.loc[explained, "reason_1"].notna().all()  # the top always has a driver
+    no_rule = ~scores[list(RULE_FLAGS)].any(axis=1)
+    assert scores.loc[~explained & no_rule, "reason_1"].isna().all()
+    assert scores["likely_cause"].isin(CLOSE_REASONS).all()
+    playbook = load_playbook(None, model_feature_columns())
+    plays = {c.name: c.play for c in playbook.causes}
+    assert (scores["retention_play"] == scores["likely_cause"].map(plays)).all()
+    assert scores["rule_level"].isin(["none", "yellow", "red"]).all()
+
+
+def test_the_csv_export_holds_the_same_rows(scored):
+    out, _, scores = scored
+    exported = pd.read_csv(out.with_suffix(".csv"), dtype={"customer_id": str})
+    assert exported["customer_id"].tolist() == scores["customer_id"].tolist()
+    np.testing.assert_allclose(exported["churn_probability"], scores["churn_probability"])
+    assert exported["likely_cause"].tolist() == scores["likely_cause"].tolist()
+
+
+def test_the_summary_and_the_mlflow_run_report_the_same_counts(scored, tracking):
+    out, output, scores = scored
+    counts = scores["risk_band"].value_counts()
+    assert f"scored {len(scores):,} accounts open at {SCORED_AS_OF}" in output
+    assert f"high {counts.get('high', 0):,}" in output and "top likely causes" in output
+    mlflow.set_tracking_uri(tracking)
+    runs = mlflow.search_runs(
+        experiment_names=["brokerage-churn"],
+        filter_string=f"tags.`churn.kind` = 'scoring' and tags.`churn.as_of` = '{SCORED_AS_OF}'",
+        output_format="list",
+    )
+    run = runs[0]
+    assert run.data.metrics["accounts_scored"] == len(scores)
+    for band in ("low", "medium", "high"):
+        assert run.data.metrics[f"band.{band}"] == counts.get(band, 0)
+    assert run.data.tags["churn.label"] == "closure/3m"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "scores")}
+    assert artifacts == {"scores/scores.parquet"}
+    drift = pd.read_csv(out.with_name("scores_drift.csv"))
+    assert set(drift.columns) == {"column", "psi", "drifted"} and len(drift) == 84
+    assert out.with_name("scores_drift.png").stat().st_size > 1000
+
+
+def test_two_runs_write_byte_identical_files(scored, demo_data, model_folder, tracking, tmp_path):
+    out, _, _ = scored
+    again = tmp_path / "again.parquet"
+    result = churn_score(demo_data, again, model_folder, tracking, csv=again.with_suffix(".csv"))
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == out.read_bytes()
+    assert again.with_suffix(".csv").read_bytes() == out.with_suffix(".csv").read_bytes()
+
+
+def test_bands_by_rank_and_model_reasons_for_everyone(demo_data, model_folder, tracking, tmp_path):
+    out = tmp_path / "ranked.parquet"
+    result = churn_score(
+        demo_data,
+        out,
+        model_folder,
+        tracking,
+        "scoring.band_by=rank",
+        "scoring.reasons_top_share=all",
+        "scoring.reasons_per_account=2",
+    )
+    assert result.exit_code == 0, result.output
+    scores = pd.read_parquet(out)
+    n = len(scores)
+    # top 10% high, next 20% medium, the rest low
+    high, medium = top_count(0.1, n), top_count(0.3, n) - top_count(0.1, n)
+    assert scores["risk_band"].value_counts().to_dict() == {
+        "high": high,
+        "medium": medium,
+        "low": n - high - medium,
+    }
+    assert (scores["reason_source"] == "model").all()
+    assert "reason_3" not in scores.columns
+
+
+def test_a_model_with_other_features_is_refused_naming_them(
+    demo_data, model_folder, tracking, tmp_path
+):
+    def swap(meta):
+        meta["feature_columns"] = [c for c in meta["feature_columns"] if c != "trades_1m"]
+        meta["feature_columns"].append("trades_yesterday")
+
+    model = edited_model(model_folder, tmp_path / "model", swap)
+    out = tmp_path / "scores.parquet"
+    result = churn_score(demo_data, out, model, tracking)
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "the model needs but the code does not build: ['trades_yesterday']" in message
+    assert "not trained on: ['trades_1m']" in message
+    assert not out.exists()
+
+
+def test_a_model_from_another_feature_builder_is_refused(
+    demo_data, model_folder, tracking, tmp_path
+):
+    model = edited_model(
+        model_folder,
+        tmp_path / "model",
+        lambda m: m.update(feature_builder_version="fb-000000000000"),
+    )
+    result = churn_score(demo_data, tmp_path / "s.parquet", model, tracking)
+    assert result.exit_code == 2
+    assert "fb-000000000000 at training" in " ".join(result.output.split())
+
+
+def test_an_as_of_after_the_data_or_a_bad_playbook_is_refused(
+    demo_data, model_folder, tracking, tmp_path
+):
+    result = churn_score(
+        demo_data, tmp_path / "s.parquet", model_folder, tracking, as_of="2023-07-31"
+    )
+    assert result.exit_code == 2 and "after the data's observation_end" in result.output
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text("causes:\n  greed:\n    play: buy them lunch\n")
+    result = churn_score(
+        demo_data, tmp_path / "s.parquet", model_folder, tracking, f"scoring.playbook={playbook}"
+    )
+    assert result.exit_code == 2 and "unknown cause ['greed']" in result.output
+
+
+def test_a_shifted_cohort_is_warned_about_in_the_summary(
+    demo_data, model_folder, tracking, tmp_path
+):
+    def older_and_richer_training_cohort(meta):
+        # training saw everyone in the top assets decile: today's cohort has shifted down
+        profile = meta["reference"]["total_assets"]
+        profile["shares"] = [0.0] * (len(profile["shares"]) - 2) + [1.0, 0.0]
+
+    model = edited_model(model_folder, tmp_path / "model", older_and_richer_training_cohort)
+    result = churn_score(demo_data, tmp_path / "s.parquet", model, tracking, as_of=LATEST_AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "DRIFT:" in result.output and "total_assets: PSI" in result.output
+    drift = pd.read_csv(tmp_path / "s_drift.csv")
+    assert drift.iloc[0]["column"] == "total_assets" and drift.iloc[0]["drifted"]
+
+
+def test_the_chunk_size_changes_nothing_but_the_file_layout(
+    scored, demo_data, model_folder, tracking, tmp_path
+):
+    _, _, scores = scored
+    out = tmp_path / "one_chunk.parquet"
+    result = churn_score(demo_data, out, model_folder, tracking, "scoring.chunk_customers=5000")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out), scores)
+
+
+def test_the_default_model_is_the_registry_champion(demo_data, model_folder, demo_matrix, tmp_path):
+    from models.lightgbm_model import feature_frame
+    from models.registry import log_model
+
+    tracking = f"sqlite:///{tmp_path / 'registry.db'}"
+    packaged = load_packaged_model(str(model_folder))
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_experiment("registration")
+    with mlflow.start_run():
+        example = feature_frame(demo_matrix.head(5), packaged.meta["feature_columns"])
+        info = log_model(packaged.booster, packaged.calibrator, packaged.meta, example, "churny")
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("churny", "champion", info.registered_model_version)
+    args = [
+        "score",
+        "--data",
+        str(demo_data),
+        "--as-of",
+        SCORED_AS_OF,
+        "--out",
+        str(tmp_path / "s.parquet"),
+        "--set",
+        f"tracking.uri={tracking}",
+        "--set",
+        "tracking.model_name=churny",
+        "--set",
+        "model.lightgbm.num_threads=1",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "models:/churny@champion" in result.output
+    run = mlflow.search_runs(
+        experiment_names=["brokerage-churn"],
+        output_format="list",
+        filter_string="tags.`churn.kind` = 'scoring'",
+    )[0]
+    assert run.data.tags["churn.model_version"] == str(info.registered_model_version)
