@@ -171,8 +171,9 @@ class EvaluationParams(Section):
 
     call_list_capacity: int = Field(500, gt=0)
     lift_fractions: list[float] = [0.05, 0.10, 0.20]
-    champion_metric: Literal["pr_auc", "roc_auc", "lift_at_10pct", "recall_at_rule_volume",
-                             "assets_at_risk_recall"] = "pr_auc"
+    champion_metric: Literal[
+        "pr_auc", "roc_auc", "lift_at_10pct", "recall_at_rule_volume", "assets_at_risk_recall"
+    ] = "pr_auc"
 
 
 class ScoringParams(Section):
@@ -256,7 +257,9 @@ def _flatten(tree: dict[str, Any], prefix: str = ""):
             yield name, value
 
 
-def load_params(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+def load_params(
+    path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Params:
     """Read params.yaml (or the packaged defaults), apply ``dotted.key=value`` overrides, validate.
 
     Args:

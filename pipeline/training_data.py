@@ -43,8 +43,7 @@ def labelled_matrix(
         bad = pd.concat([orphans, unlabelled])
         sample = bad[KEYS + ["_merge"]].head(5).to_dict("records")
         raise ChurnError(
-            f"features and labels disagree on the population for {len(bad)} rows, "
-            f"e.g. {sample}"
+            f"features and labels disagree on the population for {len(bad)} rows, e.g. {sample}"
         )
     result = merged[merged["_merge"] == "both"].drop(columns="_merge").reset_index(drop=True)
     result["label"] = result["label"].astype("int8")

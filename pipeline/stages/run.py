@@ -36,8 +36,9 @@ def run_stage(data: Path | None, out: Path, params: Params) -> dict:
     if not has_required_tables(folder):
         demo = params.data.demo
         console.print(f"[bold]1/4 generate[/bold]: no input tables in {folder}; writing demo data")
-        generate_stage(folder, customers=demo.customers, months=demo.months, seed=demo.seed,
-                       start=demo.start)
+        generate_stage(
+            folder, customers=demo.customers, months=demo.months, seed=demo.seed, start=demo.start
+        )
     console.print(f"[bold]2/4 validate[/bold] {folder}")
     loaded = load_tables(folder, params, rejected_dir=Path(out) / "rejected")
     console.print(loaded.report.render())

@@ -16,13 +16,15 @@ CHURN = Path(sys.executable).with_name("churn")
 
 def _churn(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.run([str(CHURN), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        [str(CHURN), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_churn_run_goes_end_to_end_on_generated_demo_data(tmp_path):
-    result = _churn("run", "--set", "data.demo.customers=2500", "--set", "data.demo.months=28",
-                    cwd=tmp_path)
+    result = _churn(
+        "run", "--set", "data.demo.customers=2500", "--set", "data.demo.months=28", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for step in ("1/4 generate", "2/4 validate", "3/4 labels", "4/4 features, train, evaluate"):
@@ -34,8 +36,9 @@ def test_churn_run_goes_end_to_end_on_generated_demo_data(tmp_path):
     metrics = json.loads((tmp_path / "runs" / "latest" / "metrics.json").read_text())
     assert set(metrics["models"]) == {"lightgbm", "rules", "logistic"}
 
-    again = _churn("run", "--set", "data.demo.customers=2500", "--set", "data.demo.months=28",
-                   cwd=tmp_path)
+    again = _churn(
+        "run", "--set", "data.demo.customers=2500", "--set", "data.demo.months=28", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     assert "1/4 generate" not in again.stdout  # existing data is reused, not regenerated
     assert "challenger" in again.stdout

@@ -20,8 +20,9 @@ def _execute(name: str, env: dict[str, str], cwd: Path) -> nbformat.NotebookNode
     old = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        NotebookClient(notebook, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(cwd)}}).execute()
+        NotebookClient(
+            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+        ).execute()
     finally:
         for key, value in old.items():
             if value is None:
@@ -36,13 +37,16 @@ def _outputs(notebook) -> str:
         str(output.get("text", ""))
         + str(output.get("data", {}).get("text/plain", ""))
         + str(output.get("data", {}).get("text/html", ""))
-        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
     )
 
 
 def test_demo_data_notebook_shows_hit_rates_by_cause(demo_data, tmp_path):
-    notebook = _execute("01_demo_data_and_indicators.ipynb", {"CHURN_DATA": str(demo_data)},
-                        tmp_path)
+    notebook = _execute(
+        "01_demo_data_and_indicators.ipynb", {"CHURN_DATA": str(demo_data)}, tmp_path
+    )
     text = _outputs(notebook)
     assert "(stayed)" in text
     assert "warn_outflow" in text and "relocation" in text
@@ -52,14 +56,27 @@ def test_model_against_rules_notebook_reads_a_run(demo_data, tmp_path):
     from typer.testing import CliRunner
 
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, [
-        "train", "--data", str(demo_data), "--out", str(out),
-        "--set", f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(demo_data),
+            "--out",
+            str(out),
+            "--set",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        ],
+    )
     assert result.exit_code == 0, result.output
     notebook = _execute("02_model_against_rules.ipynb", {"CHURN_RUN": str(out)}, tmp_path)
     text = _outputs(notebook)
     assert "lightgbm" in text and "rules" in text
-    images = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-              if "image/png" in o.get("data", {})]
+    images = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "image/png" in o.get("data", {})
+    ]
     assert len(images) == 4

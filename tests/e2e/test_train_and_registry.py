@@ -24,12 +24,22 @@ MODEL_NAME = "e2e-churn"
 
 
 def _train(data: Path, out: Path, server: str):
-    result = CliRunner().invoke(app, [
-        "train", "--data", str(data), "--out", str(out),
-        "--set", f"tracking.uri={server}",
-        "--set", f"tracking.model_name={MODEL_NAME}",
-        "--set", "tracking.experiment=e2e",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--set",
+            f"tracking.uri={server}",
+            "--set",
+            f"tracking.model_name={MODEL_NAME}",
+            "--set",
+            "tracking.experiment=e2e",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result
 
@@ -48,7 +58,11 @@ def test_train_writes_metrics_json_of_the_documented_shape(trained):
     assert len(metrics["cohort"]["test_as_of"]) == 3
     for model in ("lightgbm", "rules", "logistic"):
         assert set(metrics["models"][model]) >= {
-            "roc_auc", "pr_auc", "brier", "lift_at_10pct", "recall_at_rule_volume",
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "lift_at_10pct",
+            "recall_at_rule_volume",
             "assets_at_risk_recall",
         }
 
@@ -94,8 +108,9 @@ def test_run_records_params_data_fingerprint_commit_and_model(trained, mlflow_se
     assert {"run/metrics.json", "run/report.html"} <= artifacts
 
 
-def test_retraining_the_same_model_does_not_take_the_champion(trained, demo_data, mlflow_server,
-                                                               tmp_path):
+def test_retraining_the_same_model_does_not_take_the_champion(
+    trained, demo_data, mlflow_server, tmp_path
+):
     first, _ = trained
     result = _train(demo_data, tmp_path / "second", mlflow_server)
     assert "challenger (does not beat the champion on pr_auc" in result.output

@@ -30,10 +30,18 @@ def test_packaged_model_round_trips_through_a_folder(parts, tmp_path):
     FEATURES = [c for c in X.columns if c not in ("customer_id", "as_of")]
     params = ModelParams.model_validate({"lightgbm": {"num_threads": 1, "n_estimators": 80}})
     model = ChurnLightGBM(params, FEATURES).fit(X, y, Xv, yv)
-    meta = {"feature_columns": FEATURES, "best_iteration": model.best_iteration_,
-            "feature_builder_version": "test"}
-    save_model(model.booster_, model.calibrator_, meta, feature_frame(Xt.head(5), FEATURES),
-               tmp_path / "model")
+    meta = {
+        "feature_columns": FEATURES,
+        "best_iteration": model.best_iteration_,
+        "feature_builder_version": "test",
+    }
+    save_model(
+        model.booster_,
+        model.calibrator_,
+        meta,
+        feature_frame(Xt.head(5), FEATURES),
+        tmp_path / "model",
+    )
     loaded = load_packaged_model(str(tmp_path / "model"))
     assert loaded.meta["feature_columns"] == FEATURES
     again = loaded.churn_model()
