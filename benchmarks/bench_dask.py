@@ -77,7 +77,7 @@ def run_local(data: str, months: list[pd.Timestamp]) -> dict:
 
 
 def run_dask(data: str, months, workers: int, partitions: int, mode: str, gather: bool) -> dict:
-    from distributed import wait
+    from distributed import get_task_stream, wait
 
     from pipeline.distributed import dask_client
     from pipeline.distributed.features import (
@@ -93,11 +93,14 @@ def run_dask(data: str, months, workers: int, partitions: int, mode: str, gather
     params.engine.kind, params.engine.n_workers = "dask", workers
     params.engine.partitions = partitions
     started = time.perf_counter()
-    with dask_client(params.engine) as client:
+    with dask_client(params.engine) as client, get_task_stream(client) as stream:
         up = time.perf_counter()
         source = data if mode == "workers read" else load_tables(data, params, None).tables
         loaded = time.perf_counter()
         partitioned = partitioned_tables(source, params, client)
+        wait(partitioned.parts)
+        del source
+        split = time.perf_counter()
         frames = feature_partitions(partitioned, months, params, client)
         wait(frames)
         built = time.perf_counter()
@@ -112,12 +115,26 @@ def run_dask(data: str, months, workers: int, partitions: int, mode: str, gather
     return {
         "startup_s": up - started,
         "client_load_s": loaded - up,
-        "features_s": built - loaded,
+        "partition_s": split - loaded,
+        "features_s": built - split,
         "gather_sort_s": gathered,
         "rows": rows,
+        "task_seconds": task_seconds(stream.data),
         "worker_peak_gib": sorted(worker_peaks.values()),
         "client_peak_gib": peak_rss_gib(),
     }
+
+
+def task_seconds(stream: list[dict]) -> dict[str, float]:
+    """Sum the workers' seconds per task function and action (compute, transfer, ...)."""
+    totals: dict[str, float] = {}
+    for task in stream:
+        key = task["key"][0] if isinstance(task["key"], tuple) else task["key"]
+        name = str(key).rsplit("-", 1)[0]
+        for span in task["startstops"]:
+            label = f"{name} {span['action']}"
+            totals[label] = totals.get(label, 0.0) + span["stop"] - span["start"]
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
 def in_fresh_process(function, *args) -> dict:
@@ -143,16 +160,18 @@ def report(customers: int, local: dict, dask_runs: dict[str, dict]) -> None:
         f"= {local_total:.1f} s; peak {local['peak_gib']:.2f} GiB"
     )
     for mode, run in dask_runs.items():
-        total = run["client_load_s"] + run["features_s"]
+        total = run["client_load_s"] + run["partition_s"] + run["features_s"]
         print(
-            f"dask ({mode}): start-up {run['startup_s']:.1f} s, client load "
-            f"{run['client_load_s']:.1f} s + cluster {run['features_s']:.1f} s = {total:.1f} s "
-            f"(overhead {total / local_total - 1:+.0%} vs local); "
-            f"{run['features_s'] / customers * 1e6:.1f} s per million customers on the cluster; "
-            f"worker peaks {', '.join(f'{p:.2f}' for p in run['worker_peak_gib'])} GiB; "
-            f"client peak {run['client_peak_gib']:.2f} GiB"
+            f"dask ({mode}): start-up {run['startup_s']:.1f} s; client load "
+            f"{run['client_load_s']:.1f} s + partitions {run['partition_s']:.1f} s + features "
+            f"{run['features_s']:.1f} s = {total:.1f} s ({total / local_total - 1:+.0%} vs local; "
+            f"features step {run['features_s'] / local['features_s'] - 1:+.0%}); worker peaks "
+            f"{', '.join(f'{p:.2f}' for p in run['worker_peak_gib'])} GiB; client peak "
+            f"{run['client_peak_gib']:.2f} GiB"
             + (f"; gather+sort {run['gather_sort_s']:.1f} s" if run["gather_sort_s"] else "")
         )
+        busiest = list(run["task_seconds"].items())[:6]
+        print("    worker seconds: " + ", ".join(f"{name} {sec:.1f}" for name, sec in busiest))
 
 
 def main() -> None:

@@ -146,11 +146,25 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
         cpu = time.process_time()
         result = score_cohort(tables, pd.Timestamp(AS_OF), scorer, causes, params, writer)
         job_cpu = time.process_time() - cpu
+    return figures(
+        len(tables.customers),
+        packaged,
+        result,
+        chunk,
+        load_seconds,
+        load_cpu,
+        job_cpu,
+        (load_memory.peak, loaded_rss, job_memory.peak),
+    )
+
+
+def figures(customers, packaged, result, chunk, load_seconds, load_cpu, job_cpu, memory) -> dict:
+    load_peak, loaded_rss, job_peak = memory
     accounts = result.accounts
     to_probabilities = load_seconds + result.seconds["probabilities"]
     with_reasons = load_seconds + result.seconds["total"]
     return {
-        "customers": len(tables.customers),
+        "customers": customers,
         "accounts": accounts,
         "trees": int(packaged.meta["best_iteration"]),
         "explained": result.explained,
@@ -166,9 +180,9 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
         "contributions_ms_per_explained_row": 1000
         * (result.seconds["total"] - result.seconds["probabilities"])
         / max(result.explained, 1),
-        "peak_rss_gb": max(load_memory.peak, job_memory.peak) / 1e9,
+        "peak_rss_gb": max(load_peak, job_peak) / 1e9,
         "loaded_rss_gb": loaded_rss / 1e9,
-        "job_peak_above_loaded_gb": (job_memory.peak - loaded_rss) / 1e9,
+        "job_peak_above_loaded_gb": (job_peak - loaded_rss) / 1e9,
     }
 
 

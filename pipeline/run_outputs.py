@@ -67,6 +67,14 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
         },
         "calibration": params.model.calibration,
         "calibration_report": lightgbm.calibration_report_,
+        "rules": {
+            "weights": params.rules.weights.model_dump(),
+            "levels": params.rules.levels.model_dump(),
+            "smoothing": float(fitted.rules.smoothing),
+            "base_rate": float(fitted.rules.base_rate_),
+            "score_values": fitted.rules.score_values_.tolist(),
+            "churn_rate": fitted.rules.churn_rate_.tolist(),
+        },
         "reference": reference_profile(
             train, columns, lightgbm.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),

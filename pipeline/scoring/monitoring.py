@@ -120,6 +120,8 @@ def realised_month(
 ) -> pd.DataFrame:
     """Return one row per model (lightgbm, rules) of realised metrics for one scored month.
 
+    Empty when none of the scored accounts could be labelled.
+
     Args:
         tables: the loaded data, whose observation_end covers the run's label window.
         past: the scoring run.
@@ -131,8 +133,10 @@ def realised_month(
 
     labels = make_labels(tables, [past.as_of], past.label)
     cohort = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")
-    rules_have_probability = cohort["rule_probability"].notna().all() and len(cohort)
-    if not rules_have_probability:
+    if not len(cohort):
+        return pd.DataFrame()
+    by_probability = bool(cohort["rule_probability"].notna().all())
+    if not by_probability:
         # Monotone in the indicator count: ranking metrics equal the fitted baseline's.
         cohort["rule_probability"] = cohort["rule_score"] / (1.0 + cohort["rule_score"])
     comparison = compare_models(
@@ -144,17 +148,21 @@ def realised_month(
         rule_alerts=cohort["rule_alert"].astype(bool),
     )
     table = comparison.metrics.reset_index(names="model")
-    if not rules_have_probability:
+    if not by_probability:
         table.loc[table["model"] == RULES, list(PROBABILITY_ONLY)] = np.nan
-    churners = int(cohort["label"].sum())
-    context = {
+    context = _month_context(past, len(scores), cohort["label"], by_probability)
+    return pd.concat([pd.DataFrame([context] * len(table)), table], axis=1)
+
+
+def _month_context(past: PastScoring, scored: int, labels: pd.Series, by_probability: bool):
+    churners = int(labels.sum())
+    return {
         "as_of": past.as_of,
-        "scored": len(scores),
-        "labelled": len(cohort),
+        "scored": scored,
+        "labelled": len(labels),
         "churners": churners,
-        "churn_rate": churners / len(cohort) if len(cohort) else np.nan,
-        "rules_scored_by": "probability" if rules_have_probability else "indicator count",
+        "churn_rate": churners / len(labels),
+        "rules_scored_by": "probability" if by_probability else "indicator count",
         "model_version": past.model_version,
         "run_id": past.run_id,
     }
-    return pd.concat([pd.DataFrame([context] * len(table)), table], axis=1)

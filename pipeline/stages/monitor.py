@@ -54,13 +54,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
         return pd.DataFrame()
     tables = load_tables(Path(data), params, rejected_dir=None).tables
     end = tables.observation_end
-    complete = [run for run in runs if run.window_end() <= end]
-    for run in runs:
-        if run.window_end() > end:
-            console.print(
-                f"{run.as_of.date()}: label window ends {run.window_end().date()}, after the "
-                f"data's observation_end {end.date()}; not judged yet"
-            )
+    complete = _complete(runs, end)
     if not complete:
         return pd.DataFrame()
     with tempfile.TemporaryDirectory(prefix="churn-monitor-") as scratch:
@@ -69,10 +63,24 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
             for run in complete
         ]
         realised = pd.concat(months, ignore_index=True)
+        if realised.empty:
+            console.print("none of the scored accounts could be labelled")
+            return realised
         _print(realised)
         run_id = _log(realised, Path(data), end, params, Path(scratch))
     console.print(f"MLflow monitoring run {run_id}")
     return realised
+
+
+def _complete(runs, end: pd.Timestamp) -> list:
+    """Return the runs whose label window has ended by ``end``; say which are still open."""
+    for run in runs:
+        if run.window_end() > end:
+            console.print(
+                f"{run.as_of.date()}: label window ends {run.window_end().date()}, after the "
+                f"data's observation_end {end.date()}; not judged yet"
+            )
+    return [run for run in runs if run.window_end() <= end]
 
 
 def _print(realised: pd.DataFrame) -> None:

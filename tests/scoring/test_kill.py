@@ -23,7 +23,7 @@ KILLS = 3
 # Small chunks and model reasons for everyone make the writing phase last a while.
 SETTINGS = [
     "model.lightgbm.num_threads=1",
-    "scoring.chunk_customers=50",
+    "scoring.chunk_customers=100",
     "scoring.reasons_top_share=all",
 ]
 
