@@ -30,7 +30,9 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a setting: dotted.key=value (repeatable)."),
 ]
-DataOpt = Annotated[Path, typer.Option("--data", help="Folder holding the input tables.")]
+DataOpt = Annotated[
+    str, typer.Option("--data", help="Folder (or fsspec URL) holding the input tables.")
+]
 
 
 def _params(path: Path | None, sets: list[str] | None) -> Params:

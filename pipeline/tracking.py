@@ -51,8 +51,25 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def data_fingerprint(data_dir: Path) -> str:
-    """Return a SHA-256 over the names and bytes of the input tables in a folder."""
+def is_url(data: Path | str) -> bool:
+    """Return whether an input location is an fsspec URL (``s3://``, ``file://``...)."""
+    return isinstance(data, str) and "://" in data
+
+
+def data_location(data: Path | str) -> str:
+    """Return the input location as recorded in runs: a URL, or an absolute folder."""
+    return str(data) if is_url(data) else str(Path(data).resolve())
+
+
+def data_fingerprint(data_dir: Path | str) -> str:
+    """Return a SHA-256 over the names and bytes of the input tables in a folder.
+
+    For a URL the bytes are not downloaded: names, sizes and modification stamps
+    of the table files identify the data instead.
+    """
+    if is_url(data_dir):
+        return _remote_fingerprint(str(data_dir))
+    data_dir = Path(data_dir)
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(data_dir).rglob("*") if p.is_file()):
         if path.suffix not in {".parquet", ".csv"}:
@@ -61,6 +78,18 @@ def data_fingerprint(data_dir: Path) -> str:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+    return digest.hexdigest()
+
+
+def _remote_fingerprint(url: str) -> str:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url)
+    digest = hashlib.sha256()
+    for path, info in sorted(fs.find(root, detail=True).items()):
+        if path.endswith((".parquet", ".csv")):
+            stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or ""
+            digest.update(f"{path}|{info.get('size')}|{stamp}".encode())
     return digest.hexdigest()
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from models.registry import Promotion, champion_version, decide_promotion, load_packaged_model
 from pipeline.params import Params
-from pipeline.tracking import data_fingerprint, git_commit, mlflow_run
+from pipeline.tracking import data_fingerprint, data_location, git_commit, mlflow_run
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def track_training_run(
     tags = {
         "git_commit": git_commit(),
         "data_fingerprint": data_fingerprint(data),
-        "data_dir": str(Path(data).resolve()),
+        "data_dir": data_location(data),
         "feature_builder_version": feature_builder_version,
         "label": f"{params.label.definition}/{params.label.horizon_months}m",
     }

@@ -41,7 +41,7 @@ from pipeline.distributed.partitions import (
     customer_partitions,
     partition_order,
 )
-from pipeline.errors import ChurnError, DataContractError
+from pipeline.errors import DataContractError
 from pipeline.loader import tables_from_frames
 from pipeline.params import Params
 from pipeline.quarantine import LoadReport, RowProblems, TableReport, check_rejected_share
@@ -103,7 +103,10 @@ def load_partitions(
     summaries = client.gather([client.submit(_summary, load) for load in loads])
     report = combined_report([r for r, _ in summaries], sources, rejected_dir)
     check_rejected_share(report.tables, params.validation.max_rejected_share)
-    end = max(e for _, e in summaries if e is not None)
+    ends = [e for _, e in summaries if e is not None]
+    if not ends:
+        raise DataContractError("customers", None, "empty table", "a required table has no rows")
+    end = max(ends)
     report.observation_end = end
     parts = [
         client.submit(_with_observation_end, load, end, retries=retries)
@@ -122,7 +125,8 @@ def _routed(source: TableSource, n_partitions: int, client, retries: int) -> dic
     """
     schema = table_arrow_schema(source)
     pieces = [
-        client.submit(routed_piece, source, unit, schema, n_partitions, retries=retries)
+        # Not pure: the same file may hold other rows on the next run of this client.
+        client.submit(routed_piece, source, unit, schema, n_partitions, retries=retries, pure=False)
         for unit in read_units(source)
     ]
     rows = [
@@ -185,16 +189,19 @@ def validated_partition(
     """Concatenate a partition's rows of every table and check them as the loader does.
 
     Raises:
-        ChurnError: the partition holds customers but no trades (the loader refuses an
-            empty required table): use fewer partitions.
+        DataContractError: the partition holds customers but no trades (the loader refuses
+            an empty required table): use fewer partitions for so little data.
     """
     frames = {name: concat_pieces(list(rows)) for name, rows in pieces.items()}
     if len(frames["customers"]) == 0:
         return PartitionLoad(None, _orphan_report(frames))
     if len(frames["trades"]) == 0:
-        raise ChurnError(
+        raise DataContractError(
+            "trades",
+            None,
+            "empty table",
             f"customer partition {partition} holds {len(frames['customers'])} customers but no "
-            "trades; set engine.partitions lower for this little data"
+            "trades rows; with so little data set engine.partitions lower",
         )
     loaded = tables_from_frames(frames, params, rejected_dir)
     customers = loaded.tables.customers

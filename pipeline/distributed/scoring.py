@@ -83,6 +83,44 @@ def probability_rows(
     return pa.Table.from_pydict(columns, schema=SCORES_SCHEMA)
 
 
+@dataclass(frozen=True)
+class ExplainedRows:
+    """The local job's full rows for a partition: rules, reasons, likely cause, play.
+
+    Use as ``partition_rows`` to write the scores file's columns
+    (:func:`pipeline.scoring.output.scores_schema`) exactly as the local job decides them.
+
+    Attributes:
+        model: the checked scoring model (pipeline.scoring.model).
+        playbook: the retention playbook (each worker builds its own cause finder from it,
+            as the finder's answer cache does not travel).
+        per_account: ``scoring.reasons_per_account``.
+    """
+
+    model: object
+    playbook: object
+    per_account: int
+
+    def __call__(
+        self, features: pd.DataFrame, probability: np.ndarray, ranking: pd.DataFrame
+    ) -> pa.Table:
+        """Decide and assemble one partition's rows (the job's per-chunk step)."""
+        from pipeline.scoring.assemble import scores_table
+        from pipeline.scoring.causes import CauseFinder
+        from pipeline.scoring.job import Ranking, _decide
+
+        decided = Ranking(
+            probability,
+            ranking["rank"].to_numpy(),
+            ranking["risk_band"].to_numpy(),
+            ranking["explained"].to_numpy(),
+        )
+        chunk = _decide(
+            features, decided, slice(None), self.model, CauseFinder(self.playbook), self.per_account
+        )
+        return scores_table(chunk, self.per_account)
+
+
 def score_dask(
     tables_or_source: Tables | PartitionedTables | str | Path,
     as_of: pd.Timestamp,
@@ -127,6 +165,7 @@ def _score(partitioned, as_of, model, params, client, out, partition_rows) -> Sc
     retries = params.engine.retries
     frames = feature_partitions(partitioned, [as_of], params, client)
     shared_model = broadcast(client, model)
+    shared_rows = broadcast(client, partition_rows)
     scored = [client.submit(_probability, f, shared_model, retries=retries) for f in frames]
     keys = client.gather(
         [client.submit(_ids_and_probability, f, p) for f, p in zip(frames, scored, strict=True)]
@@ -141,7 +180,7 @@ def _score(partitioned, as_of, model, params, client, out, partition_rows) -> Sc
                 probability,
                 ranked[number],
                 f"{staging.url}/{part_name(number)}",
-                partition_rows,
+                shared_rows,
                 retries=retries,
             )
             for number, (frame, probability) in enumerate(zip(frames, scored, strict=True))

@@ -16,7 +16,7 @@ from pipeline.params import Params
 from pipeline.scoring.job import ScoringResult
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.summary import score_quantiles
-from pipeline.tracking import data_fingerprint, git_commit, mlflow_run
+from pipeline.tracking import data_fingerprint, data_location, git_commit, mlflow_run
 
 KIND_TAG = "churn.kind"
 AS_OF_TAG = "churn.as_of"
@@ -65,7 +65,7 @@ def scoring_tags(model: ScoringModel, model_uri: str, data: Path, as_of) -> dict
         "churn.model_uri": model_uri,
         "churn.model_version": model_version(model_uri),
         "feature_builder_version": str(model.meta.get("feature_builder_version")),
-        "data_dir": str(Path(data).resolve()),
+        "data_dir": data_location(data),
         "data_fingerprint": data_fingerprint(data),
         "git_commit": git_commit(),
     }

@@ -32,14 +32,14 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> p
         ChurnError: no as-of date, or one that is not a month end.
         DataContractError: the input tables break the data contract.
     """
-    from features.build import build_feature_matrix
-
     months = _as_of_months(as_of)
-    tables = load_tables(data, params, rejected_dir=Path(out).parent / "rejected").tables
+    rejected = Path(out).parent / "rejected"
+    local = params.engine.kind == "local"
+    tables = load_tables(data, params, rejected_dir=rejected).tables if local else None
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matrix = build_feature_matrix(tables, months, params)
+        matrix = _build(tables, data, months, rejected, params)
     for warning in caught:
         typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)
     seconds = time.perf_counter() - started
@@ -49,6 +49,18 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> p
         f"{len(months)} as-of month(s) in {seconds:.1f} s -> {out}"
     )
     return matrix
+
+
+def _build(tables, data, months, rejected: Path, params: Params) -> pd.DataFrame:
+    """The local builder on loaded tables, or the Dask engine reading ``data`` on its workers."""
+    if tables is not None:
+        from features.build import build_feature_matrix
+
+        return build_feature_matrix(tables, months, params)
+    from pipeline.distributed import build_feature_matrix_dask, dask_client
+
+    with dask_client(params.engine) as client:
+        return build_feature_matrix_dask(str(data), months, params, client, rejected_dir=rejected)
 
 
 def _as_of_months(as_of: list[str]) -> list[pd.Timestamp]:

@@ -52,7 +52,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
     if not runs:
         console.print(f"no scoring runs in experiment '{params.tracking.experiment}'")
         return pd.DataFrame()
-    tables = load_tables(Path(data), params, rejected_dir=None).tables
+    tables = load_tables(data, params, rejected_dir=None).tables
     end = tables.observation_end
     complete = _complete(runs, end)
     if not complete:
@@ -67,7 +67,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
             console.print("none of the scored accounts could be labelled")
             return realised
         _print(realised)
-        run_id = _log(realised, Path(data), end, params, Path(scratch))
+        run_id = _log(realised, data, end, params, Path(scratch))
     console.print(f"MLflow monitoring run {run_id}")
     return realised
 
@@ -103,12 +103,12 @@ def _log(realised: pd.DataFrame, data: Path, end, params: Params, scratch: Path)
     from mlflow.entities import Metric
 
     from pipeline.scoring.monitoring import MODEL
-    from pipeline.tracking import data_fingerprint, mlflow_run
+    from pipeline.tracking import data_fingerprint, data_location, mlflow_run
 
     tags = {
         "churn.kind": "monitoring",
         "churn.observation_end": end.date().isoformat(),
-        "data_dir": str(data.resolve()),
+        "data_dir": data_location(data),
         "data_fingerprint": data_fingerprint(data),
     }
     numeric = realised.select_dtypes("number").columns

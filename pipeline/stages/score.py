@@ -52,19 +52,41 @@ def score_stage(
     out = Path(out)
     uri = model or f"models:/{params.tracking.model_name}@champion"
     scoring_model, causes = _model_and_playbook(uri, params)
-    loaded = load_tables(Path(data), params, rejected_dir=out.with_name(f"{out.stem}_rejected"))
+    loaded = load_tables(data, params, rejected_dir=out.with_name(f"{out.stem}_rejected"))
     console.print(loaded.report.render())
     _check_as_of(loaded.tables, month)
+    if params.engine.kind == "dask":
+        return _score_on_dask(loaded.tables, month, scoring_model, causes, out, params)
     with tempfile.TemporaryDirectory(prefix="churn-score-log-") as scratch:
         files = _files(out, csv, Path(scratch))
         result = _score_and_write(loaded.tables, month, scoring_model, causes, files, params)
         summary = render_summary(result, f"model {uri}", params.scoring.psi_threshold)
-        run_id = log_scoring_run(result, scoring_model, uri, Path(data), files, summary, params)
+        run_id = log_scoring_run(result, scoring_model, uri, data, files, summary, params)
     console.print(summary)
     console.print(f"scores: {files.scores}" + (f" and {files.csv}" if files.csv else ""))
     console.print(f"drift:  {files.drift_table} and {files.drift_plot}")
     console.print(f"MLflow scoring run {run_id}; done in {time.perf_counter() - started:.1f} s")
     return result
+
+
+def _score_on_dask(tables, month, scoring_model, causes, out: Path, params: Params):
+    """Score partitions on the cluster into a dataset folder published with ``_SUCCESS``."""
+    from pipeline.distributed import dask_client, score_dask
+    from pipeline.distributed.scoring import ExplainedRows
+
+    rows = ExplainedRows(scoring_model, causes.playbook, params.scoring.reasons_per_account)
+    with dask_client(params.engine) as client:
+        dataset = score_dask(
+            tables,
+            month,
+            scoring_model.churn,
+            params,
+            client,
+            out.with_suffix(""),
+            partition_rows=rows,
+        )
+    console.print(f"scores: {dataset.path}/ ({dataset.accounts:,} accounts, {dataset.parts} parts)")
+    return dataset
 
 
 def _as_of(text: str) -> pd.Timestamp:

@@ -19,9 +19,9 @@ def train_stage(data: Path, out: Path, params: Params) -> dict:
     """Validate the inputs, then train, evaluate and track (see :func:`train_on_tables`)."""
     from pipeline.loader import load_tables
 
-    loaded = load_tables(Path(data), params, rejected_dir=Path(out) / "rejected")
+    loaded = load_tables(data, params, rejected_dir=Path(out) / "rejected")
     console.print(loaded.report.render())
-    return train_on_tables(loaded.tables, Path(data), Path(out), params)
+    return train_on_tables(loaded.tables, data, Path(out), params)
 
 
 def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
@@ -34,14 +34,21 @@ def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
     from pipeline.training_tracking import track_training_run
 
     started = time.perf_counter()
-    cohorts = build_cohorts(tables, params)
-    console.print(cohorts.split.describe())
     columns = model_feature_columns()
-    fitted = fit_models(cohorts, columns, params, console)
+    if params.engine.kind == "dask":
+        from pipeline.distributed import dask_client, train_models_dask
+
+        with dask_client(params.engine) as client:
+            cohorts, fitted = train_models_dask(tables, columns, params, client, console)
+        console.print(cohorts.split.describe())
+    else:
+        cohorts = build_cohorts(tables, params)
+        console.print(cohorts.split.describe())
+        fitted = fit_models(cohorts, columns, params, console)
     evaluation = evaluate_models(fitted, cohorts, columns, params)
     outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
     tracked = track_training_run(
-        Path(data),
+        data,
         Path(out),
         fitted,
         cohorts,

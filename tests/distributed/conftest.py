@@ -1,4 +1,4 @@
-"""Demo data for the Dask engine: generated once, each table split into several Parquet files."""
+"""Fixtures for the Dask engine: a two-worker LocalCluster per module, demo data in files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.contract import SCHEMAS
+from pipeline.loader import load_tables
+from pipeline.params import Params
 
 
 def split_into_files(source: Path, target: Path, files: int, row_group_size: int) -> Path:
@@ -37,3 +39,36 @@ def split_demo_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("dask-demo")
     single = generate_stage(root / "single", customers=1500, months=24, seed=5, start="2021-01")
     return split_into_files(single, root / "split", files=3, row_group_size=4000)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two worker processes (1 thread, 1.5 GiB each), closed after the module."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1.5GiB",
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+        ) as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+@pytest.fixture
+def params() -> Params:
+    params = Params()
+    params.engine.kind = "dask"
+    params.engine.partitions = 6
+    params.model.lightgbm.n_estimators = 20
+    return params
+
+
+@pytest.fixture(scope="module")
+def tables(split_demo_data):
+    return load_tables(split_demo_data, Params(), None).tables
