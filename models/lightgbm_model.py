@@ -74,7 +74,12 @@ class ChurnLightGBM:
         self.params = params
         self.feature_columns = feature_columns
 
-    def _classifier(self, y_train: np.ndarray) -> LGBMClassifier:
+    def classifier(self, y_train: np.ndarray) -> LGBMClassifier:
+        """Return the unfitted LightGBM classifier these params and labels call for.
+
+        The class imbalance is taken from ``y_train`` (scale_pos_weight) unless
+        params fix it; the Dask engine reuses these settings for lightgbm.dask.
+        """
         settings = model_params(self.params)
         lgb = settings.lightgbm
         imbalance: dict[str, Any] = {"class_weight": "balanced"}
@@ -111,7 +116,7 @@ class ChurnLightGBM:
         if y_train.sum() == 0 or y_val.sum() == 0:
             raise ChurnError("LightGBM needs churners in both the training and validation months")
         rounds = model_params(self.params).lightgbm.early_stopping_rounds
-        self.estimator_ = self._classifier(y_train).fit(
+        self.estimator_ = self.classifier(y_train).fit(
             train,
             y_train,
             eval_X=(valid,),

@@ -107,7 +107,7 @@ class ExplainedRows:
         """Decide and assemble one partition's rows (the job's per-chunk step)."""
         from pipeline.scoring.assemble import scores_table
         from pipeline.scoring.causes import CauseFinder
-        from pipeline.scoring.job import Ranking, _decide
+        from pipeline.scoring.job import Ranking, decide_accounts
 
         decided = Ranking(
             probability,
@@ -115,7 +115,7 @@ class ExplainedRows:
             ranking["risk_band"].to_numpy(),
             ranking["explained"].to_numpy(),
         )
-        chunk = _decide(
+        chunk = decide_accounts(
             features, decided, slice(None), self.model, CauseFinder(self.playbook), self.per_account
         )
         return scores_table(chunk, self.per_account)

@@ -122,7 +122,7 @@ def fit_lightgbm_dask(
     X, y = _dask_part(cohorts, "train", columns, client)
     X_valid, y_valid = _dask_part(cohorts, "validation", columns, client)
     template = ChurnLightGBM(model, columns)
-    settings = template._classifier(y.compute().to_numpy()).get_params()
+    settings = template.classifier(y.compute().to_numpy()).get_params()
     settings.pop("n_jobs", None)
     estimator = DaskLGBMClassifier(client=client, **settings)
     estimator.fit(X, y, eval_set=[(X_valid, y_valid)], eval_names=["validation"])

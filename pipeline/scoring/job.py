@@ -132,7 +132,7 @@ def _explain_and_write(
     offset = 0
     for chunk, frame in cohort.frames():
         rows = slice(offset, offset + len(frame))
-        scored = _decide(frame, ranking, rows, model, causes, scoring.reasons_per_account)
+        scored = decide_accounts(frame, ranking, rows, model, causes, scoring.reasons_per_account)
         writer.write(scores_table(scored, scoring.reasons_per_account))
         writer.write_compact(compact_table(scored))
         result.cause_counts.update(scored.cause)
@@ -166,7 +166,7 @@ def _probabilities(
     return np.concatenate(parts) if parts else np.empty(0), stability
 
 
-def _decide(
+def decide_accounts(
     frame: pd.DataFrame,
     ranking: Ranking,
     rows: slice,
