@@ -27,7 +27,6 @@ import json
 import pickle
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from dataclasses import replace
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
+from peak_memory import PeakMemory
 
 SAMPLE_CUSTOMERS = 100_000
 
@@ -63,29 +62,6 @@ def _first_customers(tables, n: int):
         frame = tables.table(name)
         cut[name] = frame[frame["customer_idx"].to_numpy() < n].reset_index(drop=True)
     return replace(tables, **cut)
-
-
-class PeakMemory:
-    """Sample this process's RSS in a thread; report the peak."""
-
-    def __init__(self):
-        self.process, self.peak, self._stop = psutil.Process(), 0, threading.Event()
-        self.start_rss = self.process.memory_info().rss
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 def _same_columns_build():

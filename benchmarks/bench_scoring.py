@@ -29,38 +29,16 @@ import argparse
 import json
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import psutil
+from peak_memory import PeakMemory
 
 AS_OF = "2023-12-31"  # the last month of 36 generated from 2021-01
 TRAIN_LAST = "2023-09-30"
-
-
-class PeakMemory:
-    """Sample this process's RSS in a thread; report the peak."""
-
-    def __init__(self):
-        self.process, self.peak, self._stop = psutil.Process(), 0, threading.Event()
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 def data_folder(work: Path, customers: int) -> Path:
