@@ -136,3 +136,32 @@ def test_evaluate_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a `churn train` run folder" in result.output
+
+
+def test_search_trials_are_logged_as_nested_runs(demo_data, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(demo_data),
+            "--out",
+            str(tmp_path / "run"),
+            "--set",
+            f"tracking.uri={uri}",
+            "--set",
+            "model.search.enabled=true",
+            "--set",
+            "model.search.trials=2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "search: 2 trials" in result.output
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["brokerage-churn"], output_format="list")
+    trials = [r for r in runs if r.info.run_name.startswith("search trial")]
+    parents = [r for r in runs if not r.info.run_name.startswith("search trial")]
+    assert len(trials) == 2 and len(parents) == 1
+    assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in trials)
+    assert all("validation_pr_auc" in r.data.metrics for r in trials)
