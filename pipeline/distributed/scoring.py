@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from models.drift import SCORE
 from pipeline.contract import Tables
 from pipeline.distributed.cluster import broadcast
 from pipeline.distributed.features import (
@@ -39,6 +40,7 @@ from pipeline.distributed.features import (
 from pipeline.distributed.partitions import PartitionedTables
 from pipeline.distributed.publish import part_name, staged_dataset, write_part
 from pipeline.params import Params
+from pipeline.scoring.stability import StabilityCounter
 
 PartitionRows = Callable[[pd.DataFrame, np.ndarray, pd.DataFrame], pa.Table]
 """``(features, probability, ranking)`` of one partition -> its rows of the scores dataset.
@@ -67,6 +69,7 @@ class ScoresDataset:
     parts: int
     band_counts: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
+    stability: StabilityCounter | None = None
 
 
 def probability_rows(
@@ -130,6 +133,7 @@ def score_dask(
     out: str | Path,
     partition_rows: PartitionRows = probability_rows,
     rejected_dir: Path | str | None = None,
+    reference: dict | None = None,
 ) -> ScoresDataset:
     """Score every account open at ``as_of`` on the cluster into the dataset folder ``out``.
 
@@ -142,6 +146,8 @@ def score_dask(
         out: the dataset folder (local path or fsspec URL every worker can write).
         partition_rows: turns a partition's features and decisions into its rows.
         rejected_dir: quarantine folder when the workers read a data location.
+        reference: the model's training profile (``meta["reference"]``); when given,
+            every partition counts its drift and ``stability`` holds the total.
 
     Returns:
         The dataset's path, accounts, parts, band counts and timings.
@@ -151,14 +157,18 @@ def score_dask(
     warn_missing_inputs_once(partitioned, client)
 
     def step(parts: PartitionedTables) -> ScoresDataset:
-        return _score(parts, pd.Timestamp(as_of), model, params, client, str(out), partition_rows)
+        return _score(
+            parts, pd.Timestamp(as_of), model, params, client, str(out), partition_rows, reference
+        )
 
     result = with_rescatter(partitioned, client, params, step)
     result.seconds["total"] = time.perf_counter() - started
     return result
 
 
-def _score(partitioned, as_of, model, params, client, out, partition_rows) -> ScoresDataset:
+def _score(
+    partitioned, as_of, model, params, client, out, partition_rows, reference=None
+) -> ScoresDataset:
     from pipeline.scoring.job import rank_cohort
 
     started = time.perf_counter()
@@ -170,6 +180,7 @@ def _score(partitioned, as_of, model, params, client, out, partition_rows) -> Sc
     keys = client.gather(
         [client.submit(_ids_and_probability, f, p) for f, p in zip(frames, scored, strict=True)]
     )
+    stability = _stability(client, frames, scored, reference)
     seconds = {"probabilities": time.perf_counter() - started}
     ranked = _ranked(keys, lambda p: rank_cohort(p, params.scoring))
     with staged_dataset(out) as staging:
@@ -190,7 +201,27 @@ def _score(partitioned, as_of, model, params, client, out, partition_rows) -> Sc
         band_counts = {name: int(bands.get(name, 0)) for name in params.scoring.band_names}
         staging.summary = {"as_of": str(as_of.date()), "accounts": accounts, "parts": len(written)}
     seconds["written"] = time.perf_counter() - started
-    return ScoresDataset(out, as_of, accounts, len(written), band_counts, seconds)
+    return ScoresDataset(out, as_of, accounts, len(written), band_counts, seconds, stability)
+
+
+def _stability(client, frames, scored, reference) -> StabilityCounter | None:
+    """Count every partition in the training profile's bins and add the counts up."""
+    if not reference:
+        return None
+    shared = broadcast(client, reference)
+    counters = client.gather(
+        [client.submit(_count_drift, f, p, shared) for f, p in zip(frames, scored, strict=True)]
+    )
+    total = StabilityCounter(reference)
+    for counter in counters:
+        total.merge(counter)
+    return total
+
+
+def _count_drift(features: pd.DataFrame, probability: np.ndarray, reference) -> StabilityCounter:
+    counter = StabilityCounter(reference)
+    counter.add(features.assign(**{SCORE: probability}))
+    return counter
 
 
 def _ranked(keys: list[pd.DataFrame], rank) -> list[pd.DataFrame]:

@@ -41,6 +41,13 @@ class StabilityCounter:
             if column in frame.columns:
                 self.counts[column] += np.asarray(shares_like(profile, frame[column])) * len(frame)
 
+    def merge(self, other: StabilityCounter) -> StabilityCounter:
+        """Add another counter's counts over the same reference (partitions of one cohort)."""
+        self.rows += other.rows
+        for column, counts in other.counts.items():
+            self.counts[column] = self.counts[column] + counts
+        return self
+
     def table(self, threshold: float, present: set[str] | None = None) -> pd.DataFrame:
         """Return ``column, psi, drifted``, largest PSI first (ties by column name).
 

@@ -56,7 +56,7 @@ def score_stage(
     console.print(loaded.report.render())
     _check_as_of(loaded.tables, month)
     if params.engine.kind == "dask":
-        return _score_on_dask(loaded.tables, month, scoring_model, causes, out, params)
+        return _score_on_dask(loaded.tables, month, scoring_model, causes, out, data, uri, params)
     with tempfile.TemporaryDirectory(prefix="churn-score-log-") as scratch:
         files = _files(out, csv, Path(scratch))
         result = _score_and_write(loaded.tables, month, scoring_model, causes, files, params)
@@ -69,12 +69,18 @@ def score_stage(
     return result
 
 
-def _score_on_dask(tables, month, scoring_model, causes, out: Path, params: Params):
-    """Score partitions on the cluster into a dataset folder published with ``_SUCCESS``."""
+def _score_on_dask(tables, month, scoring_model, causes, out: Path, data, uri, params: Params):
+    """Score partitions on the cluster into a dataset folder published with ``_SUCCESS``.
+
+    The drift table and plot are written beside it and the run is logged to MLflow
+    (tag ``churn.kind=scoring-dask``: its rows stay in the dataset, so `churn
+    monitor`, which reads the compact scores of local runs, does not pick it up).
+    """
     from pipeline.distributed import dask_client, score_dask
     from pipeline.distributed.scoring import ExplainedRows
 
     rows = ExplainedRows(scoring_model, causes.playbook, params.scoring.reasons_per_account)
+    reference = scoring_model.meta.get("reference") or None
     with dask_client(params.engine) as client:
         dataset = score_dask(
             tables,
@@ -84,9 +90,56 @@ def _score_on_dask(tables, month, scoring_model, causes, out: Path, params: Para
             client,
             out.with_suffix(""),
             partition_rows=rows,
+            reference=reference,
         )
-    console.print(f"scores: {dataset.path}/ ({dataset.accounts:,} accounts, {dataset.parts} parts)")
+    files = _files(out, None, out.parent)
+    drift = _write_dask_drift(dataset, scoring_model, files, params)
+    run_id = _log_dask_run(dataset, drift, scoring_model, uri, data, files, params)
+    bands = ", ".join(f"{name} {n:,}" for name, n in dataset.band_counts.items())
+    console.print(f"scored {dataset.accounts:,} accounts on Dask; risk bands: {bands}")
+    console.print(f"scores: {dataset.path}/ ({dataset.parts} parts, _SUCCESS written last)")
+    console.print(f"MLflow scoring run {run_id}")
     return dataset
+
+
+def _write_dask_drift(dataset, scoring_model, files: ScoringFiles, params: Params):
+    from models.drift import SCORE
+    from pipeline.scoring.stability import drift_figure
+
+    if dataset.stability is None:
+        return None
+    drift = dataset.stability.table(
+        params.scoring.psi_threshold, {*scoring_model.feature_columns, SCORE}
+    )
+    atomic_write_text(drift.to_csv(index=False), files.drift_table)
+    figure = drift_figure(drift, params.scoring.psi_threshold, f"Drift at {dataset.as_of.date()}")
+    with atomic_path(files.drift_plot) as temp:
+        figure.savefig(temp, dpi=100)
+    drifted = drift[drift["drifted"]]
+    if len(drifted):
+        console.print(f"DRIFT: {len(drifted)} columns above PSI {params.scoring.psi_threshold}")
+    return drift
+
+
+def _log_dask_run(dataset, drift, scoring_model, uri, data, files: ScoringFiles, params) -> str:
+    import mlflow
+
+    from pipeline.scoring.run_log import KIND_TAG, scoring_tags
+    from pipeline.tracking import mlflow_run
+
+    tags = scoring_tags(scoring_model, uri, data, dataset.as_of)
+    tags |= {KIND_TAG: "scoring-dask", "churn.output": str(dataset.path)}
+    with mlflow_run(params.tracking, f"score {dataset.as_of:%Y-%m} (dask)", tags) as run:
+        metrics = {"accounts_scored": float(dataset.accounts), "parts": float(dataset.parts)}
+        metrics |= {f"band.{name}": float(n) for name, n in dataset.band_counts.items()}
+        metrics |= {f"seconds.{k}": v for k, v in dataset.seconds.items()}
+        if drift is not None:
+            metrics["drift.columns_drifted"] = float(drift["drifted"].sum())
+            metrics["drift.max_psi"] = float(drift["psi"].max()) if len(drift) else 0.0
+            mlflow.log_artifact(str(files.drift_table), artifact_path="drift")
+            mlflow.log_artifact(str(files.drift_plot), artifact_path="drift")
+        mlflow.log_metrics(metrics)
+    return run.info.run_id
 
 
 def _as_of(text: str) -> pd.Timestamp:

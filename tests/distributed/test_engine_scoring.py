@@ -140,3 +140,24 @@ def test_job_killed_midway_leaves_the_previous_dataset_published(
     staged = list(tmp_path.glob(".scores-*.tmp"))
     assert len(staged) == 1 and len(list(staged[0].glob("part-*"))) < 6
     pd.testing.assert_frame_equal(read_dataset(str(out)), before)
+
+
+def test_drift_counted_on_partitions_equals_the_local_drift_table(
+    client, tables, params, model, tmp_path
+):
+    from models.drift import SCORE, drift_table, reference_profile
+
+    columns = model_feature_columns()
+    train = build_cohorts(tables, params).train
+    reference = reference_profile(train, columns, model.predict_proba(train)[:, 1], 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features = build_feature_matrix(tables, [SCORED], params)
+    cohort = features.assign(**{SCORE: model.predict_proba(features)[:, 1]})
+    expected = drift_table(reference, cohort, 0.2).set_index("column").sort_index()
+    result = score_dask(
+        tables, SCORED, model, params, client, str(tmp_path / "s"), reference=reference
+    )
+    got = result.stability.table(0.2).set_index("column").sort_index()
+    np.testing.assert_allclose(got["psi"], expected["psi"], rtol=0, atol=1e-9)
+    assert got["drifted"].tolist() == expected["drifted"].tolist()

@@ -272,3 +272,34 @@ def test_the_default_model_is_the_registry_champion(demo_data, model_folder, dem
         filter_string="tags.`churn.kind` = 'scoring'",
     )[0]
     assert run.data.tags["churn.model_version"] == str(info.registered_model_version)
+
+
+def test_dask_engine_publishes_the_same_rows_with_drift_and_a_run(
+    scored, demo_data, model_folder, tracking, tmp_path
+):
+    from pipeline.distributed import read_dataset
+
+    _, _, local = scored
+    out = tmp_path / "scores.parquet"
+    result = churn_score(
+        demo_data, out, model_folder, tracking, "engine.kind=dask", "engine.partitions=3"
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "scores" / "_SUCCESS").exists()
+    distributed = read_dataset(str(tmp_path / "scores")).sort_values("customer_id")
+    local = local.sort_values("customer_id")
+    assert distributed["customer_id"].tolist() == local["customer_id"].tolist()
+    np.testing.assert_allclose(
+        distributed["churn_probability"], local["churn_probability"], rtol=0, atol=1e-9
+    )
+    assert distributed["rank"].tolist() == local["rank"].tolist()
+    drift = pd.read_csv(tmp_path / "scores_drift.csv")
+    assert {"column", "psi", "drifted"} <= set(drift.columns) and len(drift) > 50
+    mlflow.set_tracking_uri(tracking)
+    runs = mlflow.search_runs(
+        search_all_experiments=True,
+        filter_string="tags.`churn.kind` = 'scoring-dask'",
+        output_format="list",
+    )
+    assert len(runs) == 1
+    assert runs[0].data.metrics["accounts_scored"] == len(local)

@@ -59,3 +59,24 @@ def test_the_same_cohort_has_no_drift_and_the_plot_draws_every_column():
     assert table["psi"].max() < 1e-9
     figure = drift_figure(table, 0.2, "drift")
     assert len(figure.axes[0].patches) == len(table)
+
+
+def test_counters_of_partitions_merge_into_the_counter_of_the_whole():
+    import numpy as np
+    import pandas as pd
+
+    from models.drift import reference_profile
+    from pipeline.scoring.stability import StabilityCounter
+
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"x": rng.normal(size=400), "y": rng.uniform(size=400)})
+    reference = reference_profile(train, ["x", "y"], rng.uniform(size=400), bins=5)
+    now = pd.DataFrame({"x": rng.normal(1, 1, 300), "y": rng.uniform(size=300)})
+    whole = StabilityCounter(reference)
+    whole.add(now)
+    left, right = StabilityCounter(reference), StabilityCounter(reference)
+    left.add(now.iloc[:120])
+    right.add(now.iloc[120:])
+    merged = left.merge(right)
+    assert merged.rows == 300
+    pd.testing.assert_frame_equal(merged.table(0.2), whole.table(0.2))
