@@ -92,12 +92,15 @@ def test_a_killed_run_leaves_no_partial_output_and_a_rerun_is_identical(
     folder.mkdir()
     out = folder / "scores.parquet"
     rng = np.random.default_rng(7)
+    # The first kill comes as soon as the temporary output appears, so at least one lands
+    # mid-write on any machine; the others at random moments of the writing phase.
+    delays = [0.0, *rng.uniform(0.0, 0.5, KILLS - 1)]
     killed_mid_write = 0
-    for _ in range(KILLS):
+    for delay in delays:
         for temp in temporary_files(folder):  # what a killed run leaves behind
             temp.unlink()
         killed_mid_write += kill_while_writing(
-            arguments(demo_data, model_folder, out, tracking), folder, rng.uniform(0.0, 0.5)
+            arguments(demo_data, model_folder, out, tracking), folder, delay
         )
         for target, content in zip((out, out.with_suffix(".csv")), expected, strict=True):
             # nothing, or the complete file an earlier attempt finished: never a part
