@@ -28,6 +28,7 @@ from pipeline.errors import ChurnError, DataContractError
 from pipeline.params import Params
 from pipeline.quarantine import LoadReport, RowProblems, check_rejected_share, quarantine_tables
 from pipeline.snapshots import observation_end, observation_end_warnings
+from pipeline.tracking import is_url
 
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
@@ -65,8 +66,11 @@ def load_tables(
             table were rejected (the quarantine files are written first).
     """
     started = time.perf_counter()
-    if isinstance(data_dir, str) and "://" in data_dir:
-        return _load_from_url(data_dir, params, rejected_dir, started)
+    if is_url(data_dir):  # object storage, memory://...: read through fsspec, same checks
+        from pipeline.distributed.io import read_tables_at
+
+        raw, sources = read_tables_at(str(data_dir))
+        return _checked(raw, sources, params, rejected_dir, started)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ChurnError(f"data folder not found: {data_dir}")
@@ -93,16 +97,6 @@ def _table_files(data_dir: Path) -> dict[str, Path]:
                 f"no {name}.parquet, {name}/ or {name}.csv in {data_dir}",
             )
     return paths
-
-
-def _load_from_url(url: str, params: Params, rejected_dir, started: float) -> LoadResult:
-    """Read the tables under an fsspec URL (object storage, memory://...) and check them."""
-    from pipeline.distributed.io import read_source, table_sources
-
-    sources = table_sources(url)
-    raw = {name: read_source(source) for name, source in sources.items()}
-    locations = {name: source.location for name, source in sources.items()}
-    return _checked(raw, locations, params, rejected_dir, started)
 
 
 def tables_from_frames(

@@ -170,6 +170,13 @@ def read_table(data_url: str, table: str) -> pd.DataFrame | None:
     return None if source is None else read_source(source)
 
 
+def read_tables_at(data_url: str) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read every table present at a data location; return the frames and their locations."""
+    sources = table_sources(data_url)
+    frames = {name: read_source(source) for name, source in sources.items()}
+    return frames, {name: source.location for name, source in sources.items()}
+
+
 def read_source(source: TableSource) -> pd.DataFrame:
     """Read a whole table from its source: the frame ``pipeline.loader.read_table_file`` gives."""
     schema = table_arrow_schema(source)
