@@ -41,7 +41,7 @@ def as_of_months(data: Path, count: int) -> list[pd.Timestamp]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from pipeline.loader import find_table_file
+    from pipeline.data.loader import find_table_file
 
     dates = ds.dataset(find_table_file(data, "trades")).to_table(columns=["trade_date"])
     last = pd.Timestamp(pc.max(dates["trade_date"]).as_py())
@@ -51,15 +51,15 @@ def as_of_months(data: Path, count: int) -> list[pd.Timestamp]:
 def customer_count(data: Path) -> int:
     import pyarrow.dataset as ds
 
-    from pipeline.loader import find_table_file
+    from pipeline.data.loader import find_table_file
 
     return ds.dataset(find_table_file(data, "customers")).count_rows()
 
 
 def run_local(data: str, months: list[pd.Timestamp]) -> dict:
-    from features.build import build_feature_matrix
-    from pipeline.loader import load_tables
-    from pipeline.params import Params
+    from features.builder.build import build_feature_matrix
+    from pipeline.core.params import Params
+    from pipeline.data.loader import load_tables
 
     warnings.simplefilter("ignore")
     params = Params()
@@ -79,14 +79,14 @@ def run_local(data: str, months: list[pd.Timestamp]) -> dict:
 def run_dask(data: str, months, workers: int, partitions: int, mode: str, gather: bool) -> dict:
     from distributed import get_task_stream, wait
 
-    from pipeline.distributed import dask_client
-    from pipeline.distributed.features import (
+    from pipeline.core.params import Params
+    from pipeline.data.loader import load_tables
+    from pipeline.engine import dask_client
+    from pipeline.engine.dask_features import (
         feature_partitions,
         gather_frames,
         partitioned_tables,
     )
-    from pipeline.loader import load_tables
-    from pipeline.params import Params
 
     warnings.simplefilter("ignore")
     params = Params()

@@ -42,8 +42,8 @@ SAMPLE_CUSTOMERS = 100_000
 def _cached_tables(customers: int, cache: Path):
     path = cache / f"tables_{customers}_m36_s1.pkl"
     if not path.exists():
+        from pipeline.data.loader import tables_from_frames
         from pipeline.demo import simulate
-        from pipeline.loader import tables_from_frames
 
         cache.mkdir(parents=True, exist_ok=True)
         frames = simulate(customers=customers, months=36, seed=1)
@@ -66,9 +66,9 @@ def _first_customers(tables, n: int):
 
 def _same_columns_build():
     """The fast build restricted to the reference's columns (same work; no market step)."""
-    import features.build as fb
+    import features.builder.build as fb
     from benchmarks.reference_pandas import COLUMNS
-    from features.registry import BY_NAME
+    from features.builder.registry import BY_NAME
 
     subset = tuple(BY_NAME[name] for name in COLUMNS)
     fb.customer_features = lambda: subset  # benchmark only: the registry is not touched
@@ -82,8 +82,8 @@ def measure(customers: int, what: str, cache: Path) -> dict:
     'reference'; at more than 100k accounts 'fast_same' and 'reference' use the first 100k.
     """
     from benchmarks.reference_pandas import reference_features
-    from features.build import build_feature_matrix
-    from pipeline.params import Params
+    from features.builder.build import build_feature_matrix
+    from pipeline.core.params import Params
 
     tables = _cached_tables(customers, cache)
     if what != "fast" and customers > SAMPLE_CUSTOMERS:
@@ -117,8 +117,8 @@ def measure(customers: int, what: str, cache: Path) -> dict:
 def agreement(customers: int, cache: Path) -> dict:
     """Compare fast and reference builds on the shared columns (first 20k accounts)."""
     from benchmarks.reference_pandas import COLUMNS, reference_features
-    from features.build import build_feature_matrix
-    from pipeline.params import Params
+    from features.builder.build import build_feature_matrix
+    from pipeline.core.params import Params
 
     tables = _first_customers(_cached_tables(customers, cache), min(customers, 20_000))
     ends = [tables.observation_end - pd.offsets.MonthEnd(k) for k in range(11, -1, -1)]

@@ -52,7 +52,7 @@ def data_folder(work: Path, customers: int) -> Path:
 
 def model_folder(work: Path, data: Path, trees: int) -> Path:
     """Train (once per feature-builder version) a small packaged model on six months."""
-    from features.version import builder_version
+    from features.builder.version import builder_version
 
     folder = work / f"model_{trees}_{builder_version()}"
     if not folder.exists():
@@ -61,15 +61,15 @@ def model_folder(work: Path, data: Path, trees: int) -> Path:
 
 
 def train_model(data: Path, folder: Path, trees: int) -> None:
-    from features.build import build_feature_matrix
-    from features.registry import model_feature_columns
-    from features.version import builder_version
+    from features.builder.build import build_feature_matrix
+    from features.builder.registry import model_feature_columns
+    from features.builder.version import builder_version
     from models.drift import reference_profile
     from models.lightgbm_model import ChurnLightGBM, feature_frame
-    from models.registry import save_model
-    from pipeline.labels import make_labels
-    from pipeline.loader import load_tables
-    from pipeline.params import Params
+    from pipeline.cohorts.labels import make_labels
+    from pipeline.core.params import Params
+    from pipeline.data.loader import load_tables
+    from pipeline.tracking.registry import save_model
 
     params = Params.model_validate({"model": {"lightgbm": {"n_estimators": trees}}})
     tables = load_tables(data, params, None).tables
@@ -95,16 +95,16 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
 
 def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dict:
     """Load, validate and score one data set in this process; return the figures."""
-    from features.registry import model_feature_columns
-    from features.version import builder_version
-    from models.registry import load_packaged_model
-    from pipeline.loader import load_tables
-    from pipeline.params import Params
+    from features.builder.registry import model_feature_columns
+    from features.builder.version import builder_version
+    from pipeline.core.params import Params
+    from pipeline.data.loader import load_tables
     from pipeline.scoring.causes import CauseFinder
     from pipeline.scoring.job import score_cohort
     from pipeline.scoring.model import scoring_model
     from pipeline.scoring.output import scores_schema, scores_writer
     from pipeline.scoring.playbook import load_playbook
+    from pipeline.tracking.registry import load_packaged_model
 
     warnings.simplefilter("ignore")
     params = Params.model_validate(

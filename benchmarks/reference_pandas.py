@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.calendar import month_index
-from pipeline.contract import Tables
-from pipeline.params import Params
+from pipeline.core.calendar import month_index
+from pipeline.core.contract import Tables
+from pipeline.core.params import Params
 
 COLUMNS = [
     "trades_1m", "trades_3m", "trades_12m", "traded_amount_1m", "traded_amount_3m",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import (
+from features.builder.windows import (
     Monthly,
     months_positive,
     months_since_positive,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import Monthly, ratio, slope, value_at, window_sum
+from features.builder.windows import Monthly, ratio, slope, value_at, window_sum
 
 
 def _commission_in(commission_monthly: Monthly, months: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import Monthly, months_since_positive, ratio, window_sum
+from features.builder.windows import Monthly, months_since_positive, ratio, window_sum
 
 
 def inflow_1m(inflow_monthly: Monthly) -> np.ndarray:

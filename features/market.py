@@ -4,7 +4,7 @@ In a bear month everyone trades less and many sit in cash without leaving; a
 customer's drop means more when it is larger than the market's. These features
 are the one cross-customer step of the build: their ``*_market_median`` and
 ``*_market_pct`` inputs come from the month's market reference
-(features/reference.py), computed over every open account of that as-of month.
+(features/builder/reference.py), computed over every open account of that as-of month.
 
 Activity ratios (recent vs earlier trading) are divided by the month's median.
 Flow and return ratios are signed and their median is often exactly 0 (most
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import ratio
+from features.builder.windows import ratio
 
 
 def trades_ratio_vs_market(

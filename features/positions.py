@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import (
+from features.builder.windows import (
     Monthly,
     ratio,
     trailing_streak,

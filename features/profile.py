@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.rows import enum_codes
-from pipeline.contract import CHANNELS
+from features.builder.rows import enum_codes
+from pipeline.core.contract import CHANNELS
 
 
 def tenure_months(history_months: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import Monthly, months_since_positive, ratio, value_at, window_sum
+from features.builder.windows import Monthly, months_since_positive, ratio, value_at, window_sum
 
 
 def complaints_2m(complaints_monthly: Monthly) -> np.ndarray:

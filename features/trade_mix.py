@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import Monthly, ratio, window_sum
+from features.builder.windows import Monthly, ratio, window_sum
 
 
 def _share_12m(kind_amount_monthly: Monthly, traded_amount_monthly: Monthly) -> np.ndarray:

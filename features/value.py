@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.windows import Monthly, window_sum
+from features.builder.windows import Monthly, window_sum
 
 
 def contribution_12m(

@@ -15,7 +15,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 
 Method = Literal["isotonic", "sigmoid", "none"]
 # Keeps calibrated probabilities off exact 0 and 1 so log loss stays finite.

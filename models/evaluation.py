@@ -17,8 +17,8 @@ import pandas as pd
 
 from models.lightgbm_model import churn_labels
 from models.metrics import metric_row, selection_metrics, selections
-from pipeline.errors import ChurnError
-from pipeline.params import EvaluationParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import EvaluationParams
 
 COHORT_COLUMNS = ("customer_id", "as_of", "total_assets", "value_tier")
 OVERLAP_GROUPS = ("both", "model only", "rules only", "neither")

@@ -18,8 +18,8 @@ import pandas as pd
 from lightgbm import LGBMClassifier, early_stopping
 
 from models.calibration import Calibrator, calibration_report, fit_calibrator
-from pipeline.errors import ChurnError
-from pipeline.params import ModelParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import ModelParams
 
 
 def model_params(params: ModelParams | Mapping[str, Any]) -> ModelParams:

@@ -22,8 +22,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.calibration import Calibrator, calibration_report, fit_calibrator
 from models.lightgbm_model import churn_labels, feature_frame, model_params
-from pipeline.errors import ChurnError
-from pipeline.params import ModelParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import ModelParams
 
 
 def logistic_pipeline(frame: pd.DataFrame, params: ModelParams) -> Pipeline:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 
 
 def lift_name(fraction: float) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 
 KEY_FLAGS = ("warn_outflow", "warn_commission_drop", "warn_empty_position")
 AUXILIARY_FLAGS = ("warn_trade_drop", "warn_big_loss")

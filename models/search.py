@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from sklearn.metrics import average_precision_score
 
 from models.lightgbm_model import ChurnLightGBM, churn_labels, model_params
-from pipeline.errors import ParamsError
-from pipeline.params import LightGBMParams, ModelParams
+from pipeline.core.errors import ParamsError
+from pipeline.core.params import LightGBMParams, ModelParams
 
 TrialCallback = Callable[[int, dict[str, Any], float], None]
 

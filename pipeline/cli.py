@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.errors import ChurnError
-from pipeline.params import Params, load_params
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params, load_params
 
 app = typer.Typer(
     help="Churn prediction for securities brokerages: warning rules beside a LightGBM model.",
@@ -36,7 +36,7 @@ DataOpt = Annotated[
 
 
 def _params(path: Path | None, sets: list[str] | None) -> Params:
-    from pipeline.tracking import quiet_mlflow
+    from pipeline.tracking.mlflow_store import quiet_mlflow
 
     quiet_mlflow()
     return load_params(path, sets or [])

@@ -10,9 +10,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
+from pipeline.core.contract import SCHEMAS
+
 REPO = Path(__file__).resolve().parents[1]
+
+# Model fixtures serve tests/models, tests/training and tests/tracking alike.
+pytest_plugins = ["model_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +83,31 @@ def mlflow_server(tmp_path_factory):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def split_into_files(source: Path, target: Path, files: int, row_group_size: int) -> Path:
+    """Rewrite each ``<table>.parquet`` of ``source`` as ``target/<table>/part-*.parquet``."""
+    for table in SCHEMAS:
+        path = source / f"{table}.parquet"
+        if not path.exists():
+            continue
+        data = pq.read_table(path)
+        folder = target / table
+        folder.mkdir(parents=True)
+        cuts = np.linspace(0, data.num_rows, files + 1).astype(int)
+        for number, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+            part = data.slice(lo, hi - lo)
+            pq.write_table(
+                part, folder / f"part-{number:03d}.parquet", row_group_size=row_group_size
+            )
+    return target
+
+
+@pytest.fixture(scope="session")
+def split_demo_data(tmp_path_factory) -> Path:
+    """1,500 accounts over 24 months; every table as three Parquet files of small row groups."""
+    from pipeline.stages.generate import generate_stage
+
+    root = tmp_path_factory.mktemp("dask-demo")
+    single = generate_stage(root / "single", customers=1500, months=24, seed=5, start="2021-01")
+    return split_into_files(single, root / "split", files=3, row_group_size=4000)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.contract import CLOSE_REASONS
+from pipeline.core.contract import CLOSE_REASONS
 from pipeline.demo.book import NEVER, NO_CAUSE, Book
 from pipeline.demo.market import Market
 from pipeline.demo.population import Population

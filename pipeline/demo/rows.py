@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from pipeline.contract import (
+from pipeline.core.contract import (
     CHANNELS,
     CLOSE_REASONS,
     DIRECTIONS,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.calendar import to_month_end
+from pipeline.core.calendar import to_month_end
 from pipeline.demo import rows
 from pipeline.demo.book import opening_book
 from pipeline.demo.days import month_calendar

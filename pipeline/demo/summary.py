@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.calendar import add_months, to_month_end
+from pipeline.core.calendar import add_months, to_month_end
 
 
 @dataclass(frozen=True)

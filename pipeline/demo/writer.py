@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from pipeline.core.errors import ChurnError
 from pipeline.demo.rows import ARROW_SCHEMAS
-from pipeline.errors import ChurnError
 
 FORMATS = ("parquet", "csv")
 TABLE_FILES = frozenset(f"{table}.{fmt}" for table in ARROW_SCHEMAS for fmt in FORMATS)

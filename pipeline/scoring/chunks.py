@@ -1,10 +1,10 @@
 """Customer chunks: the validated tables cut into contiguous ranges of customers.
 
 Customers are sorted by id, so a chunk is an id range. Each activity table's rows
-are routed to their chunk once (:class:`features.partition.RowPartition`, rows
+are routed to their chunk once (:class:`features.builder.partition.RowPartition`, rows
 keep their input order inside a chunk); a chunk's tables are then a copy of its
 rows only, with ``customer_idx`` renumbered from 0. Building features on a chunk
-gives exactly that chunk's rows of the whole build (features/build.py), so the
+gives exactly that chunk's rows of the whole build (features/builder/build.py), so the
 scoring job's working set is bounded by the chunk size.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.partition import RowPartition
-from pipeline.contract import ACTIVITY_TABLES, Tables
+from features.builder.partition import RowPartition
+from pipeline.core.contract import ACTIVITY_TABLES, Tables
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def customer_chunks(tables: Tables, size: int) -> CustomerChunks:
     """Route every activity table's rows to chunks of ``size`` consecutive customers.
 
     Args:
-        tables: validated tables (pipeline.loader), customers sorted by id.
+        tables: validated tables (pipeline.data.loader), customers sorted by id.
         size: customers per chunk (params ``scoring.chunk_customers``).
     """
     n = len(tables.customers)

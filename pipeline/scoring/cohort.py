@@ -1,7 +1,7 @@
 """The scoring cohort's feature matrix, built chunk by chunk with a bounded working set.
 
 The market-relative features compare each customer with all accounts open that
-month, so the build takes two steps (features/build.py): per chunk of
+month, so the build takes two steps (features/builder/build.py): per chunk of
 customers, the customer features and their small market reference; then, once
 the references are combined, the market columns per chunk. The customer
 features of each chunk wait in a temporary Arrow file between the two steps,
@@ -19,16 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from features.build import (
+from features.builder.build import (
     apply_market_reference,
     build_customer_features,
     combine_market_references,
     market_reference,
 )
-from features.reference import MarketReference
-from pipeline.contract import Tables
-from pipeline.errors import ChurnError
-from pipeline.params import Params
+from features.builder.reference import MarketReference
+from pipeline.core.contract import Tables
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params
 from pipeline.scoring.chunks import customer_chunks
 
 Progress = Callable[[str, int, int], None]
@@ -49,7 +49,7 @@ class ChunkedCohort:
         """Plan the chunks.
 
         Args:
-            tables: validated tables (pipeline.loader).
+            tables: validated tables (pipeline.data.loader).
             as_of: the month end scored.
             params: the run's params (``scoring.chunk_customers``, ``features:``, ``rules:``).
         """

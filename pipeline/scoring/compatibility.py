@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 
 
 def check_model_matches_features(
@@ -16,7 +16,7 @@ def check_model_matches_features(
     Args:
         meta: the packaged model's metadata (``feature_columns``, ``feature_builder_version``).
         feature_columns: the columns the current code builds (``model_feature_columns()``).
-        builder_version: the current ``features.version.builder_version()``.
+        builder_version: the current ``features.builder.version.builder_version()``.
 
     Raises:
         ChurnError: naming the features the model needs that the code does not build, the

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from models.drift import SCORE
-from pipeline.contract import Tables
-from pipeline.params import Params, ScoringParams
+from pipeline.core.contract import Tables
+from pipeline.core.params import Params, ScoringParams
 from pipeline.scoring.assemble import VALUE_COLUMN, ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
 from pipeline.scoring.causes import CauseFinder
@@ -87,7 +87,7 @@ def score_cohort(
     """Score every account open at ``as_of`` and append the rows to ``writer``, chunk by chunk.
 
     Args:
-        tables: validated tables (pipeline.loader).
+        tables: validated tables (pipeline.data.loader).
         as_of: the month end scored (midnight).
         model: the checked model and rule baselines (pipeline.scoring.model).
         causes: the likely-cause finder over the retention playbook.

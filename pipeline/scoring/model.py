@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from models.lightgbm_model import ChurnLightGBM
-from models.registry import PackagedModel
 from models.rules import RuleBaseline
-from pipeline.params import Params
+from pipeline.core.params import Params
 from pipeline.scoring.compatibility import check_model_matches_features
+from pipeline.tracking.registry import PackagedModel
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def scoring_model(
     """Check a packaged model against the feature code and pair it with the rule baselines.
 
     Args:
-        packaged: the loaded model (``models.registry.load_packaged_model``).
+        packaged: the loaded model (``pipeline.tracking.registry.load_packaged_model``).
         params: the run's params (``rules:`` for the warning levels).
         feature_columns: the columns the current feature code builds.
         builder_version: the current feature builder version.

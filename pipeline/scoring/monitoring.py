@@ -4,7 +4,7 @@ Churn labels arrive months late: a month scored at T is labelled when the data
 reach T + horizon. For every past scoring run (MLflow runs tagged
 ``churn.kind=scoring``; the latest one per as-of month), once the data cover its
 label window, the accounts it scored are labelled with the definition its model
-was trained for (:func:`pipeline.labels.make_labels`) and the model and the
+was trained for (:func:`pipeline.cohorts.labels.make_labels`) and the model and the
 rules are compared by :func:`models.evaluation.compare_models`, so realised
 metrics are defined exactly as in training.
 
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import compare_models
-from pipeline.calendar import add_months
-from pipeline.contract import Tables
-from pipeline.params import EvaluationParams, LabelParams
-from pipeline.scoring.run_log import AS_OF_TAG, KIND_TAG, SCORES_DIR, SCORES_FILE
+from pipeline.core.calendar import add_months
+from pipeline.core.contract import Tables
+from pipeline.core.params import EvaluationParams, LabelParams
+from pipeline.tracking.scoring_run import AS_OF_TAG, KIND_TAG, SCORES_DIR, SCORES_FILE
 
 MODEL, RULES = "lightgbm", "rules"
 PROBABILITY_ONLY = ("log_loss", "brier")
@@ -129,7 +129,7 @@ def realised_month(
             rule_probability, rule_alert, total_assets, value_tier).
         evaluation: params ``evaluation:`` (call-list capacity, lift fractions).
     """
-    from pipeline.labels import make_labels
+    from pipeline.cohorts.labels import make_labels
 
     labels = make_labels(tables, [past.as_of], past.label)
     cohort = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")

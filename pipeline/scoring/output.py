@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from models.rules import RULE_FLAGS
-from pipeline.atomic import atomic_path
+from pipeline.core.atomic import atomic_path
 
 COMPACT_COLUMNS = (
     "customer_id",

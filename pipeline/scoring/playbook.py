@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.contract import CLOSE_REASONS
-from pipeline.errors import ChurnError
+from pipeline.core.contract import CLOSE_REASONS
+from pipeline.core.errors import ChurnError
 
 PACKAGED = "retention_playbook.yaml"
 FALLBACK_CAUSE = "other"

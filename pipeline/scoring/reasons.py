@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.registry import INDICATOR_MEASURES, describe
+from features.builder.registry import INDICATOR_MEASURES, describe
 from models.rules import RULE_FLAGS
 
 RULE_MEASURES: dict[str, str] = dict(INDICATOR_MEASURES)

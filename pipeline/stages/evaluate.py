@@ -8,9 +8,9 @@ import joblib
 import pandas as pd
 from rich.console import Console
 
-from pipeline.errors import ChurnError
-from pipeline.params import Params
-from pipeline.run_outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params
+from pipeline.training.outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -21,8 +21,8 @@ def evaluate_stage(run: Path, params: Params) -> dict:
     Raises:
         ChurnError: the folder is not a training run folder.
     """
-    from pipeline.report_assembly import write_evaluation
-    from pipeline.training import evaluate_on
+    from pipeline.training.evaluation_outputs import write_evaluation
+    from pipeline.training.fit import evaluate_on
 
     run = Path(run)
     missing = [name for name in (MODELS_FILE, TEST_COHORT) if not (run / name).exists()]

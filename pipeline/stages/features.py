@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from pipeline.atomic import atomic_write_parquet
-from pipeline.calendar import to_month_end
-from pipeline.errors import ChurnError
-from pipeline.loader import load_tables
-from pipeline.params import Params
+from pipeline.core.atomic import atomic_write_parquet
+from pipeline.core.calendar import to_month_end
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params
+from pipeline.data.loader import load_tables
 
 
 def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> pd.DataFrame:
@@ -26,7 +26,7 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> p
         params: the run's params (``features``, ``rules``, ``validation``).
 
     Returns:
-        The feature matrix (features.build.build_feature_matrix).
+        The feature matrix (features.builder.build.build_feature_matrix).
 
     Raises:
         ChurnError: no as-of date, or one that is not a month end.
@@ -54,10 +54,10 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> p
 def _build(tables, data, months, rejected: Path, params: Params) -> pd.DataFrame:
     """The local builder on loaded tables, or the Dask engine reading ``data`` on its workers."""
     if tables is not None:
-        from features.build import build_feature_matrix
+        from features.builder.build import build_feature_matrix
 
         return build_feature_matrix(tables, months, params)
-    from pipeline.distributed import build_feature_matrix_dask, dask_client
+    from pipeline.engine import build_feature_matrix_dask, dask_client
 
     with dask_client(params.engine) as client:
         return build_feature_matrix_dask(str(data), months, params, client, rejected_dir=rejected)

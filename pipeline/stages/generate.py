@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.calendar import to_month_end
+from pipeline.core.calendar import to_month_end
+from pipeline.core.errors import ChurnError
 from pipeline.demo import simulate_tables
 from pipeline.demo.summary import yearly_churn_rate
 from pipeline.demo.writer import FORMATS, check_replaceable, write_tables_atomically
-from pipeline.errors import ChurnError
 
 
 def generate_stage(

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from pipeline.atomic import atomic_write_text
-from pipeline.contract import Tables
-from pipeline.errors import ChurnError
-from pipeline.labels import DEFINITIONS, base_rates
-from pipeline.loader import load_tables
-from pipeline.params import Params, SnapshotParams
-from pipeline.snapshots import snapshot_months
+from pipeline.cohorts.labels import DEFINITIONS, base_rates
+from pipeline.cohorts.snapshots import snapshot_months
+from pipeline.core.atomic import atomic_write_text
+from pipeline.core.contract import Tables
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params, SnapshotParams
+from pipeline.data.loader import load_tables
 
 REJECTED_DIR = Path("runs/labels/rejected")
 

@@ -16,7 +16,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.params import Params
+from pipeline.core.params import Params
 
 console = Console(highlight=False, width=120)
 SHOWN = {
@@ -43,9 +43,9 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
     """
     import mlflow
 
-    from pipeline.loader import load_tables
+    from pipeline.data.loader import load_tables
     from pipeline.scoring.monitoring import past_scoring_runs, realised_month, stored_scores
-    from pipeline.tracking import tracking_uri
+    from pipeline.tracking.mlflow_store import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(params.tracking))
     runs = past_scoring_runs(mlflow.MlflowClient(), params.tracking.experiment)
@@ -103,7 +103,7 @@ def _log(realised: pd.DataFrame, data: Path, end, params: Params, scratch: Path)
     from mlflow.entities import Metric
 
     from pipeline.scoring.monitoring import MODEL
-    from pipeline.tracking import data_fingerprint, data_location, mlflow_run
+    from pipeline.tracking.mlflow_store import data_fingerprint, data_location, mlflow_run
 
     tags = {
         "churn.kind": "monitoring",

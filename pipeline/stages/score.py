@@ -16,14 +16,14 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.atomic import atomic_path, atomic_write_text
-from pipeline.calendar import to_month_end
-from pipeline.contract import Tables
-from pipeline.errors import ChurnError
-from pipeline.params import Params
+from pipeline.core.atomic import atomic_path, atomic_write_text
+from pipeline.core.calendar import to_month_end
+from pipeline.core.contract import Tables
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import Params
 from pipeline.scoring.job import ScoringResult
-from pipeline.scoring.run_log import SCORES_FILE, ScoringFiles, log_scoring_run
 from pipeline.scoring.summary import render_summary
+from pipeline.tracking.scoring_run import SCORES_FILE, ScoringFiles, log_scoring_run
 
 console = Console(highlight=False)
 
@@ -45,7 +45,7 @@ def score_stage(
     Raises:
         ChurnError: bad inputs, an as-of outside the data, or a model that does not match.
     """
-    from pipeline.loader import load_tables
+    from pipeline.data.loader import load_tables
 
     started = time.perf_counter()
     month = _as_of(as_of)
@@ -76,8 +76,8 @@ def _score_on_dask(tables, month, scoring_model, causes, out: Path, data, uri, p
     (tag ``churn.kind=scoring-dask``: its rows stay in the dataset, so `churn
     monitor`, which reads the compact scores of local runs, does not pick it up).
     """
-    from pipeline.distributed import dask_client, score_dask
-    from pipeline.distributed.scoring import ExplainedRows
+    from pipeline.engine import dask_client, score_dask
+    from pipeline.engine.dask_scoring import ExplainedRows
 
     rows = ExplainedRows(scoring_model, causes.playbook, params.scoring.reasons_per_account)
     reference = scoring_model.meta.get("reference") or None
@@ -124,8 +124,8 @@ def _write_dask_drift(dataset, scoring_model, files: ScoringFiles, params: Param
 def _log_dask_run(dataset, drift, scoring_model, uri, data, files: ScoringFiles, params) -> str:
     import mlflow
 
-    from pipeline.scoring.run_log import KIND_TAG, scoring_tags
-    from pipeline.tracking import mlflow_run
+    from pipeline.tracking.mlflow_store import mlflow_run
+    from pipeline.tracking.scoring_run import KIND_TAG, scoring_tags
 
     tags = scoring_tags(scoring_model, uri, data, dataset.as_of)
     tags |= {KIND_TAG: "scoring-dask", "churn.output": str(dataset.path)}
@@ -161,13 +161,13 @@ def _model_and_playbook(uri: str, params: Params):
     """Load the model (refusing a mismatch) and the playbook before reading any data."""
     import mlflow
 
-    from features.registry import model_feature_columns
-    from features.version import builder_version
-    from models.registry import load_packaged_model
+    from features.builder.registry import model_feature_columns
+    from features.builder.version import builder_version
     from pipeline.scoring.causes import CauseFinder
     from pipeline.scoring.model import scoring_model
     from pipeline.scoring.playbook import load_playbook
-    from pipeline.tracking import tracking_uri
+    from pipeline.tracking.mlflow_store import tracking_uri
+    from pipeline.tracking.registry import load_packaged_model
 
     mlflow.set_tracking_uri(tracking_uri(params.tracking))
     columns = model_feature_columns()

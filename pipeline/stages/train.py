@@ -10,14 +10,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline.params import Params
+from pipeline.core.params import Params
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 def train_stage(data: Path, out: Path, params: Params) -> dict:
     """Validate the inputs, then train, evaluate and track (see :func:`train_on_tables`)."""
-    from pipeline.loader import load_tables
+    from pipeline.data.loader import load_tables
 
     loaded = load_tables(data, params, rejected_dir=Path(out) / "rejected")
     console.print(loaded.report.render())
@@ -27,16 +27,16 @@ def train_stage(data: Path, out: Path, params: Params) -> dict:
 def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
     """Train, evaluate and track on validated tables; return the metrics.json tree."""
     from features import FEATURE_BUILDER_VERSION
-    from features.registry import model_feature_columns
-    from pipeline.run_outputs import write_training_outputs
-    from pipeline.training import evaluate_models, fit_models
-    from pipeline.training_data import build_cohorts
-    from pipeline.training_tracking import track_training_run
+    from features.builder.registry import model_feature_columns
+    from pipeline.cohorts.cohorts import build_cohorts
+    from pipeline.tracking.training_run import track_training_run
+    from pipeline.training.fit import evaluate_models, fit_models
+    from pipeline.training.outputs import write_training_outputs
 
     started = time.perf_counter()
     columns = model_feature_columns()
     if params.engine.kind == "dask":
-        from pipeline.distributed import dask_client, train_models_dask
+        from pipeline.engine import dask_client, train_models_dask
 
         with dask_client(params.engine) as client:
             cohorts, fitted = train_models_dask(tables, columns, params, client, console)
@@ -62,7 +62,7 @@ def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
 
 
 def _print_summary(metrics: dict, outputs, tracked, params: Params, seconds: float) -> None:
-    from pipeline.tracking import mlflow_ui_hint
+    from pipeline.tracking.mlflow_store import mlflow_ui_hint
 
     metric = params.evaluation.champion_metric
     models = metrics["models"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from pipeline.atomic import atomic_write_text
-from pipeline.loader import LoadResult, load_tables
-from pipeline.params import Params
+from pipeline.core.atomic import atomic_write_text
+from pipeline.core.params import Params
+from pipeline.data.loader import LoadResult, load_tables
 
 REPORT_FILE = "validation.txt"
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from models.registry import load_packaged_model
 from pipeline.cli import app
+from pipeline.tracking.registry import load_packaged_model
 
 pytestmark = pytest.mark.slow
 MODEL_NAME = "e2e-churn"

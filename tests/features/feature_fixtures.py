@@ -6,9 +6,9 @@ import warnings
 
 import pandas as pd
 
-from features.build import build_feature_matrix
-from pipeline.loader import tables_from_frames
-from pipeline.params import Params
+from features.builder.build import build_feature_matrix
+from pipeline.core.params import Params
+from pipeline.data.loader import tables_from_frames
 
 AS_OF = pd.Timestamp("2023-06-30")
 OPENED = "2022-01-03"  # 18 months of history at AS_OF: every window is defined

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from feature_fixtures import build, customers, load, row, trades
 
-from features.build import build_customer_features
-from features.registry import FEATURES, INDICATOR_FLAGS, market_features
+from features.builder.build import build_customer_features
+from features.builder.registry import FEATURES, INDICATOR_FLAGS, market_features
+from pipeline.core.params import Params
+from pipeline.data.loader import tables_from_frames
 from pipeline.demo import simulate
-from pipeline.loader import tables_from_frames
-from pipeline.params import Params
 
 JUNE, MAY = pd.Timestamp("2023-06-30"), pd.Timestamp("2023-05-31")
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from features.registry import model_feature_columns
+from features.builder.registry import model_feature_columns
 from pipeline.cli import app
 
 

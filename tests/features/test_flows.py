@@ -17,7 +17,7 @@ from feature_fixtures import (
     transfers,
 )
 
-from pipeline.params import Params
+from pipeline.core.params import Params
 
 IDS = ["at", "under", "over", "two_out", "old", "asof_day", "after", "emptied", "no_row", "young"]
 

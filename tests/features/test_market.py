@@ -7,16 +7,16 @@ from feature_fixtures import build, customers, load, row, trades
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.build import (
+from features.builder.build import (
     apply_market_reference,
     build_customer_features,
     combine_market_references,
     market_reference,
 )
-from features.reference import bin_centres, histogram_reference, value_bins
+from features.builder.reference import bin_centres, histogram_reference, value_bins
+from pipeline.core.params import Params
+from pipeline.data.loader import tables_from_frames
 from pipeline.demo import simulate
-from pipeline.loader import tables_from_frames
-from pipeline.params import Params
 
 T = np.datetime64("2023-06-30", "us")
 

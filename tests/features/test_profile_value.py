@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from feature_fixtures import balances, build, customers, load, monthly_balances, row, trades
 
-from pipeline.params import Params
+from pipeline.core.params import Params
 
 
 def test_tenure_age_channel_and_branch():

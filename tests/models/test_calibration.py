@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from models.calibration import PROBABILITY_FLOOR, calibration_report, fit_calibrator
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 
 
 def test_isotonic_pools_adjacent_violators():

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.evaluation import compare_models
-from pipeline.errors import ChurnError
-from pipeline.params import EvaluationParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import EvaluationParams
 
 TIERS = ["mass", "affluent", "high_net_worth"]
 

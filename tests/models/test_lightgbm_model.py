@@ -4,8 +4,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.lightgbm_model import ChurnLightGBM, feature_frame
-from pipeline.errors import ChurnError
-from pipeline.params import ModelParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import ModelParams
 
 
 def test_fit_exposes_the_learned_state(fitted, parts, feature_columns):

@@ -4,8 +4,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.logistic import ChurnLogistic
-from pipeline.errors import ChurnError
-from pipeline.params import ModelParams
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import ModelParams
 
 
 def test_logistic_finds_the_planted_signal(fitted, parts):

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from models.rules import RULE_FLAGS, RuleBaseline
-from pipeline.errors import ChurnError
-from pipeline.params import RuleLevels, RuleWeights
+from pipeline.core.errors import ChurnError
+from pipeline.core.params import RuleLevels, RuleWeights
 
 
 def flags(*rows: dict) -> pd.DataFrame:

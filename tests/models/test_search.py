@@ -1,8 +1,8 @@
 import pytest
 
 from models.search import search_lightgbm, trial_table, with_lightgbm_params
-from pipeline.errors import ParamsError
-from pipeline.params import ModelParams
+from pipeline.core.errors import ParamsError
+from pipeline.core.params import ModelParams
 
 
 def run_search(parts, feature_columns, model_params, on_trial=None):

@@ -11,7 +11,7 @@ from scoring_fixtures import TRAIN_MONTHS, VALID_MONTHS, model_meta, small_param
 
 @pytest.fixture(scope="session")
 def demo_tables(demo_data):
-    from pipeline.loader import load_tables
+    from pipeline.data.loader import load_tables
 
     return load_tables(demo_data, small_params(), None).tables
 
@@ -19,8 +19,8 @@ def demo_tables(demo_data):
 @pytest.fixture(scope="session")
 def demo_matrix(demo_tables):
     """Labelled features of the training and validation months."""
-    from features.build import build_feature_matrix
-    from pipeline.labels import make_labels
+    from features.builder.build import build_feature_matrix
+    from pipeline.cohorts.labels import make_labels
 
     months = [pd.Timestamp(m) for m in TRAIN_MONTHS + VALID_MONTHS]
     params = small_params()
@@ -32,10 +32,10 @@ def demo_matrix(demo_tables):
 @pytest.fixture(scope="session")
 def model_folder(demo_matrix, tmp_path_factory) -> Path:
     """A packaged model (booster, calibrator, metadata) trained on the demo months."""
-    from features.registry import model_feature_columns
+    from features.builder.registry import model_feature_columns
     from models.lightgbm_model import ChurnLightGBM, feature_frame
-    from models.registry import save_model
     from models.rules import RuleBaseline
+    from pipeline.tracking.registry import save_model
 
     params = small_params()
     columns = model_feature_columns()

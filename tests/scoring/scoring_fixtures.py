@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.params import Params
+from pipeline.core.params import Params
 
 TRAIN_MONTHS = ["2022-09-30", "2022-10-31", "2022-11-30", "2022-12-31"]
 VALID_MONTHS = ["2023-01-31", "2023-02-28"]
@@ -28,8 +28,8 @@ def small_params(**sections) -> Params:
 
 
 def model_meta(model, rules, train: pd.DataFrame, columns: list[str], params: Params) -> dict:
-    """The metadata training packages with a model (pipeline/run_outputs.py), plus the rules."""
-    from features.version import builder_version
+    """The metadata training packages with a model (training/outputs.py), plus the rules."""
+    from features.builder.version import builder_version
     from models.drift import reference_profile
 
     return {

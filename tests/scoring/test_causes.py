@@ -1,4 +1,4 @@
-from pipeline.contract import CLOSE_REASONS
+from pipeline.core.contract import CLOSE_REASONS
 from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.playbook import Playbook, parse_causes
 from pipeline.scoring.reasons import Reason

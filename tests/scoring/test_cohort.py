@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from scoring_fixtures import SCORED_AS_OF, small_params
 
-from features.build import build_feature_matrix
+from features.builder.build import build_feature_matrix
 from pipeline.scoring.chunks import customer_chunks
 from pipeline.scoring.cohort import ChunkedCohort
 

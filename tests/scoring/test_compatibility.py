@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from pipeline.errors import ChurnError
+from pipeline.core.errors import ChurnError
 from pipeline.scoring.compatibility import check_model_matches_features, model_mismatches
 
 CODE = ["trades_1m", "warn_outflow", "total_assets", "customer_value"]

@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.labels import make_labels
+from pipeline.cohorts.labels import make_labels
 
 pytestmark = pytest.mark.slow
 

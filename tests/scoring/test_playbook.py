@@ -3,9 +3,9 @@ import re
 import pytest
 import yaml
 
-from features.registry import model_feature_columns
-from pipeline.contract import CLOSE_REASONS
-from pipeline.errors import ChurnError
+from features.builder.registry import model_feature_columns
+from pipeline.core.contract import CLOSE_REASONS
+from pipeline.core.errors import ChurnError
 from pipeline.scoring.playbook import load_playbook
 
 KNOWN = model_feature_columns()

@@ -10,16 +10,16 @@ import pytest
 from scoring_fixtures import LATEST_AS_OF, SCORED_AS_OF, edited_model, small_params
 from typer.testing import CliRunner
 
-from features.build import build_feature_matrix
-from features.registry import model_feature_columns
-from models.registry import load_packaged_model
+from features.builder.build import build_feature_matrix
+from features.builder.registry import model_feature_columns
 from models.rules import RULE_FLAGS
 from pipeline.cli import app
-from pipeline.contract import CLOSE_REASONS
-from pipeline.labels import population
+from pipeline.cohorts.labels import population
+from pipeline.core.contract import CLOSE_REASONS
 from pipeline.scoring.bands import top_count
 from pipeline.scoring.output import scores_schema
 from pipeline.scoring.playbook import load_playbook
+from pipeline.tracking.registry import load_packaged_model
 
 pytestmark = pytest.mark.slow
 SETTINGS = ["model.lightgbm.num_threads=1", "scoring.chunk_customers=700"]
@@ -237,7 +237,7 @@ def test_the_chunk_size_changes_nothing_but_the_file_layout(
 
 def test_the_default_model_is_the_registry_champion(demo_data, model_folder, demo_matrix, tmp_path):
     from models.lightgbm_model import feature_frame
-    from models.registry import log_model
+    from pipeline.tracking.registry import log_model
 
     tracking = f"sqlite:///{tmp_path / 'registry.db'}"
     packaged = load_packaged_model(str(model_folder))
@@ -277,7 +277,7 @@ def test_the_default_model_is_the_registry_champion(demo_data, model_folder, dem
 def test_dask_engine_publishes_the_same_rows_with_drift_and_a_run(
     scored, demo_data, model_folder, tracking, tmp_path
 ):
-    from pipeline.distributed import read_dataset
+    from pipeline.engine import read_dataset
 
     _, _, local = scored
     out = tmp_path / "scores.parquet"

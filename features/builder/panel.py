@@ -1,0 +1,262 @@
+"""The monthly panel: every table scattered into dense month x customer arrays, per chunk.
+
+This module is THE one place that enforces the as-of cut-off: rows dated after
+the last requested as-of month end (the whole of that day included) never reach
+the panel, and every window (features/builder/windows.py) reads backward from each
+as-of month only, so features at T see only rows dated on or before T.
+
+The month grid runs from the first month any activity row exists (or the first
+as-of month, if earlier) through the last as-of month. Per chunk of customers
+each quantity becomes a ``[month x customer]`` float64 array built with
+``np.bincount`` on ``month_position * n_chunk + local_customer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.builder.rows import DATE_COLUMNS, ActivityRows
+from features.builder.windows import Clock, Monthly
+from pipeline.core.calendar import month_index
+from pipeline.core.contract import EVENT_TYPES, SECURITY_TYPES, Tables
+from pipeline.core.errors import DataContractError
+
+_TRADE_SUMS = ("trades_monthly", "traded_amount_monthly", "commission_monthly")
+TRADE_MIX_QUANTITIES = tuple(f"{kind}_amount_monthly" for kind in SECURITY_TYPES)
+_FLOWS = ("inflow_monthly", "outflow_monthly", "inflow_count_monthly", "outflow_count_monthly")
+_BALANCES = ("cash_monthly", "market_value_monthly", "assets_monthly")
+_EVENTS = tuple(f"{kind}s_monthly" for kind in EVENT_TYPES)
+TABLE_QUANTITIES: dict[str, tuple[str, ...]] = {
+    "trades": _TRADE_SUMS + TRADE_MIX_QUANTITIES,
+    "transfers": (*_FLOWS, "net_flow_monthly"),
+    "balances": _BALANCES,
+    "events": _EVENTS,
+}
+"""The monthly quantities the panel derives from each activity table (features' input names)."""
+
+
+@dataclass(frozen=True)
+class AsOfPlan:
+    """The as-of months, the month grid, the cut-off and who is open when."""
+
+    as_of: pd.DatetimeIndex
+    first_month: int
+    n_months: int
+    positions: np.ndarray
+    cutoff_day: int
+    first_day: int
+    day_position: np.ndarray
+    is_open: np.ndarray
+    history: np.ndarray
+
+    def grid_positions(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Map row dates to grid positions, dropping rows after the cut-off (the only place).
+
+        Args:
+            dates: ``datetime64`` row dates (any unit; time of day ignored).
+
+        Returns:
+            The grid position of each row, -1 for a row dated after the last as-of
+            month end, and the mask of kept rows (None when every row is kept).
+        """
+        ticks_per_day = np.timedelta64(1, "D") // np.timedelta64(1, np.datetime_data(dates.dtype))
+        offset = dates.view(np.int64) // ticks_per_day - self.first_day
+        # day_position ends with one -1 entry standing for every day after the cut-off.
+        np.minimum(offset, len(self.day_position) - 1, out=offset)
+        positions = self.day_position[offset]
+        keep = positions >= 0
+        return positions, (None if keep.all() else keep)
+
+
+def as_of_index(as_of: Sequence[pd.Timestamp]) -> pd.DatetimeIndex:
+    """Return the distinct as-of month ends in order, as ``datetime64[us]``.
+
+    Raises:
+        ValueError: no as-of date, or one that is not a month end at midnight.
+    """
+    index = pd.DatetimeIndex(pd.to_datetime(list(as_of))).as_unit("us")
+    if len(index) == 0:
+        raise ValueError("at least one as-of month end is needed")
+    bad = index[~(index.is_month_end & (index == index.normalize()))]
+    if len(bad):
+        raise ValueError(f"as-of dates must be month ends at midnight; got {list(bad.date)}")
+    return index.unique().sort_values()
+
+
+def plan_as_of(tables: Tables, as_of: Sequence[pd.Timestamp]) -> AsOfPlan:
+    """Lay out the month grid and the population for a set of as-of month ends."""
+    index = as_of_index(as_of)
+    as_of_month = month_index(index).astype(np.int64)
+    data_first = _first_data_day(tables)
+    first_month = int(as_of_month[0])
+    if data_first is not None:
+        first_month = min(first_month, int(month_index(np.array([data_first]))[0]))
+    first_day = _epoch_day(_month_start(first_month))
+    cutoff_day = _epoch_day(index[-1])
+    days = np.arange(first_day, cutoff_day + 1).astype("datetime64[D]")
+    day_position = np.append(month_index(days) - first_month, -1).astype(np.int64)
+    is_open, history = _population(tables.customers, index, as_of_month)
+    return AsOfPlan(
+        as_of=index,
+        first_month=first_month,
+        n_months=int(as_of_month[-1]) - first_month + 1,
+        positions=(as_of_month - first_month).astype(np.int64),
+        cutoff_day=cutoff_day,
+        first_day=first_day,
+        day_position=day_position,
+        is_open=is_open,
+        history=history,
+    )
+
+
+def _population(customers: pd.DataFrame, index: pd.DatetimeIndex, as_of_month: np.ndarray):
+    """Accounts open at each as-of (open_date <= T, closed_date null or > T) and their age."""
+    opened = customers["open_date"].to_numpy(dtype="datetime64[us]")
+    closed = customers["closed_date"].to_numpy(dtype="datetime64[us]")
+    ends = index.to_numpy()[:, None]
+    is_open = (opened[None, :] <= ends) & (np.isnat(closed)[None, :] | (closed[None, :] > ends))
+    open_month = month_index(opened).astype(np.int64)
+    history = (as_of_month[:, None] - open_month[None, :] + 1).astype(np.int32)
+    return is_open, history
+
+
+def _first_data_day(tables: Tables) -> np.datetime64 | None:
+    firsts = []
+    for name, column in DATE_COLUMNS.items():
+        frame = tables.table(name)
+        if frame is not None and len(frame):
+            dates = frame[column].to_numpy()
+            if np.isnat(dates).any():
+                raise DataContractError(name, column, "not null", "a row has no date")
+            firsts.append(dates.min().astype("datetime64[D]"))
+    return min(firsts) if firsts else None
+
+
+def _month_start(month: int) -> np.datetime64:
+    return np.datetime64(month - 1970 * 12, "M").astype("datetime64[D]")
+
+
+def _epoch_day(value) -> int:
+    return int(np.datetime64(value, "D").astype(np.int64))
+
+
+def chunk_panel(
+    plan: AsOfPlan,
+    rows: dict[str, ActivityRows],
+    attributes: dict[str, np.ndarray],
+    chunk: int,
+    lo: int,
+    hi: int,
+) -> dict[str, object]:
+    """Return the named panel quantities of customers ``lo:hi`` (the features' inputs).
+
+    Args:
+        plan: the as-of plan.
+        rows: the prepared activity tables (:func:`activity_rows`).
+        attributes: :func:`customer_attributes` of all customers.
+        chunk: the chunk number.
+        lo: first customer of the chunk.
+        hi: one past its last customer.
+    """
+    clock = Clock(plan.positions, plan.history[:, lo:hi])
+    grid = _Grid(plan, clock, hi - lo)
+    panel: dict[str, object] = {"history_months": clock.history.astype(np.float64)}
+    panel.update(_trade_quantities(grid, rows.get("trades"), chunk, lo))
+    panel.update(_transfer_quantities(grid, rows.get("transfers"), chunk, lo))
+    panel.update(_balance_quantities(grid, rows.get("balances"), chunk, lo))
+    panel.update(_event_quantities(grid, rows.get("events"), chunk, lo))
+    panel.update({name: values[lo:hi] for name, values in attributes.items()})
+    panel["as_of_year"] = plan.as_of.year.to_numpy(dtype=np.float64)[:, None]
+    return panel
+
+
+class _Grid:
+    """Scatters one chunk's rows into dense month x customer arrays."""
+
+    def __init__(self, plan: AsOfPlan, clock: Clock, n: int):
+        self.plan, self.clock, self.n = plan, clock, n
+        self.cells = plan.n_months * n
+
+    def cells_of(self, table: ActivityRows, chunk: int, lo: int):
+        """Return the flat cell index and the kept row positions of a table's rows in this chunk."""
+        selection = table.partition.rows(chunk)
+        positions, keep = self.plan.grid_positions(table.dates[selection])
+        if keep is not None:
+            if isinstance(selection, slice):
+                selection = np.arange(selection.start, selection.stop)
+            selection, positions = selection[keep], positions[keep]
+        positions *= self.n
+        positions += table.customer_idx[selection]
+        positions -= lo
+        return positions, selection
+
+    def summed(self, flat: np.ndarray, weights=None, kinds: int = 1) -> list[Monthly]:
+        """Sum rows per cell (weights None counts rows); ``kinds`` stacks flat + kind * cells."""
+        total = np.bincount(flat, weights=weights, minlength=kinds * self.cells)
+        shape = (kinds, self.plan.n_months, self.n)
+        total = total.astype(np.float64, copy=False).reshape(shape)
+        return [Monthly(part, self.clock) for part in total]
+
+    def missing(self) -> Monthly:
+        """Return a quantity whose table was not given."""
+        return Monthly(None, self.clock)
+
+
+def _trade_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
+    names, mix = _TRADE_SUMS, TRADE_MIX_QUANTITIES
+    if table is None:
+        return {name: grid.missing() for name in names + mix}
+    flat, rows = grid.cells_of(table, chunk, lo)
+    amount = table.columns["amount"][rows]
+    (count,) = grid.summed(flat)
+    (traded,) = grid.summed(flat, amount)
+    (commission,) = grid.summed(flat, table.columns["commission"][rows])
+    out = dict(zip(names, (count, traded, commission), strict=True))
+    if "security_type" in table.columns:
+        kind = table.columns["security_type"][rows].astype(np.int64)
+        by_kind = grid.summed(flat + kind * grid.cells, amount, len(SECURITY_TYPES) + 1)
+        out.update(zip(mix, by_kind[: len(SECURITY_TYPES)], strict=True))
+    else:
+        out.update({name: grid.missing() for name in mix})
+    return out
+
+
+def _transfer_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
+    names = _FLOWS
+    if table is None:
+        return {name: grid.missing() for name in TABLE_QUANTITIES["transfers"]}
+    flat, rows = grid.cells_of(table, chunk, lo)
+    stacked = flat + table.columns["direction"][rows].astype(np.int64) * grid.cells
+    inflow, outflow = grid.summed(stacked, table.columns["amount"][rows], 2)
+    counts = grid.summed(stacked, None, 2)
+    out = dict(zip(names, (inflow, outflow, *counts), strict=True))
+    out["net_flow_monthly"] = Monthly(inflow.values - outflow.values, grid.clock)
+    return out
+
+
+def _balance_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
+    names = _BALANCES
+    if table is None:
+        return {name: grid.missing() for name in names}
+    flat, rows = grid.cells_of(table, chunk, lo)
+    arrays = []
+    for column in ("cash", "market_value"):
+        dense = np.full(grid.cells, np.nan)
+        dense[flat] = table.columns[column][rows]
+        arrays.append(dense.reshape(grid.plan.n_months, grid.n))
+    # A month without a balance row stays NaN: unknown assets, not zero.
+    arrays.append(arrays[0] + arrays[1])
+    return {name: Monthly(a, grid.clock) for name, a in zip(names, arrays, strict=True)}
+
+
+def _event_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
+    names = _EVENTS
+    if table is None:
+        return {name: grid.missing() for name in names}
+    flat, rows = grid.cells_of(table, chunk, lo)
+    stacked = flat + table.columns["event_type"][rows].astype(np.int64) * grid.cells
+    return dict(zip(names, grid.summed(stacked, None, len(EVENT_TYPES)), strict=True))

@@ -1,0 +1,261 @@
+"""Load a data location on the cluster: read in pieces, route rows to partitions, validate.
+
+The shuffle of the distributed engine happens here, once per run: every read
+task reads one piece of a table (pipeline/engine/io.py) and splits its rows
+by customer partition (pipeline/engine/partitions.py), keeping their order;
+every partition task concatenates its rows from all pieces in storage order and
+runs the loader's own checks (:func:`pipeline.data.loader.tables_from_frames`). A
+partition therefore holds exactly the rows, in the order, that the local loader
+gives its customers. Read tasks are ordinary tasks: when a worker is lost, Dask
+reads its pieces again.
+
+Whole-table rules are settled on the client from the partitions' reports: the
+rejected share (``validation.max_rejected_share``) and ``observation_end`` (the
+latest of the partitions'). Quarantined rows go to ``<rejected_dir>/part-NNNNN/``
+(a folder every worker can write), ``source_row`` counting within the partition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.core.contract import SCHEMAS, Tables
+from pipeline.core.errors import DataContractError
+from pipeline.core.params import Params
+from pipeline.data.coercion import coerce_column
+from pipeline.data.loader import tables_from_frames
+from pipeline.data.partitions import (
+    PartitionedTables,
+    customer_partitions,
+    partition_order,
+)
+from pipeline.data.quarantine import LoadReport, RowProblems, TableReport, check_rejected_share
+from pipeline.data.reader import (
+    ReadUnit,
+    TableSource,
+    concat_pieces,
+    read_unit,
+    read_units,
+    table_arrow_schema,
+    table_sources,
+)
+from pipeline.data.validation import UNKNOWN_CUSTOMER
+
+
+@dataclass(frozen=True)
+class PartitionLoad:
+    """One validated partition (None when it holds no customer) and its load report."""
+
+    tables: Tables | None
+    report: LoadReport
+
+
+def load_partitions(
+    data_url: str,
+    params: Params,
+    client,
+    n_partitions: int,
+    rejected_dir: Path | str | None = None,
+) -> PartitionedTables:
+    """Read, partition and validate a data location on the cluster.
+
+    Args:
+        data_url: a folder or fsspec URL in the loader's layout, readable by every worker.
+        params: the run's params (``validation``, ``data.observation_end``, ``engine.retries``).
+        client: a ``distributed.Client``.
+        n_partitions: number of customer partitions.
+        rejected_dir: folder for the partitions' quarantine files; None writes none.
+
+    Returns:
+        The partitions (futures of :class:`Tables`), their ``observation_end`` and the
+        combined load report.
+
+    Raises:
+        DataContractError: as :func:`pipeline.data.loader.load_tables`, for the whole data.
+    """
+    retries = params.engine.retries
+    sources = table_sources(data_url)
+    routed = {
+        name: _routed(source, n_partitions, client, retries) for name, source in sources.items()
+    }
+    branches = client.submit(_branch_categories, routed["customers"]["branches"], retries=retries)
+    lenient = params.model_copy(
+        update={"validation": params.validation.model_copy(update={"max_rejected_share": 1.0})}
+    )
+    loads = [
+        client.submit(
+            validated_partition,
+            partition,
+            {name: table["rows"][partition] for name, table in routed.items()},
+            lenient,
+            branches,
+            _partition_folder(rejected_dir, partition),
+            retries=retries,
+        )
+        for partition in range(n_partitions)
+    ]
+    summaries = client.gather([client.submit(_summary, load) for load in loads])
+    report = combined_report([r for r, _ in summaries], sources, rejected_dir)
+    check_rejected_share(report.tables, params.validation.max_rejected_share)
+    ends = [e for _, e in summaries if e is not None]
+    if not ends:
+        raise DataContractError("customers", None, "empty table", "a required table has no rows")
+    end = max(ends)
+    report.observation_end = end
+    parts = [
+        client.submit(_with_observation_end, load, end, retries=retries)
+        for load, (_, own_end) in zip(loads, summaries, strict=True)
+        if own_end is not None
+    ]
+    return PartitionedTables(parts, n_partitions, end, report)
+
+
+def _routed(source: TableSource, n_partitions: int, client, retries: int) -> dict[str, list]:
+    """Submit one read-and-route task per piece of a table.
+
+    Returns:
+        ``{"rows": futures [partition][piece] of the piece's rows in that partition,
+        "branches": futures of each piece's branch values}``.
+    """
+    schema = table_arrow_schema(source)
+    pieces = [
+        # Not pure: the same file may hold other rows on the next run of this client.
+        client.submit(routed_piece, source, unit, schema, n_partitions, retries=retries, pure=False)
+        for unit in read_units(source)
+    ]
+    rows = [
+        [client.submit(_partition_rows, piece, partition) for piece in pieces]
+        for partition in range(n_partitions)
+    ]
+    branches = [client.submit(operator.itemgetter("branches"), piece) for piece in pieces]
+    return {"rows": rows, "branches": branches}
+
+
+def routed_piece(
+    source: TableSource, unit: ReadUnit, schema, n_partitions: int
+) -> dict[str, object]:
+    """Read one piece and split its rows by customer partition, keeping their order.
+
+    Returns:
+        ``{"rows": [frame per partition], "branches": branch values}`` (branches of customers).
+    """
+    frame = read_unit(source, unit, schema)
+    ids = _customer_ids(source.table, frame)
+    order, bounds = partition_order(customer_partitions(ids, n_partitions), n_partitions)
+    grouped = frame.take(order)
+    rows = [
+        grouped.iloc[bounds[p] : bounds[p + 1]].reset_index(drop=True) for p in range(n_partitions)
+    ]
+    return {"rows": rows, "branches": _branches(source.table, frame)}
+
+
+def _partition_rows(piece: dict[str, object], partition: int) -> pd.DataFrame:
+    return piece["rows"][partition]
+
+
+def _customer_ids(table: str, frame: pd.DataFrame) -> pd.Series:
+    """Return the ids as the loader will read them (text), to route rows consistently."""
+    column = next(c for c in SCHEMAS[table].columns if c.name == "customer_id")
+    if "customer_id" not in frame:
+        raise DataContractError(table, "customer_id", "required column missing", "no such column")
+    return coerce_column(table, column, frame["customer_id"], RowProblems(len(frame)))
+
+
+def _branches(table: str, frame: pd.DataFrame) -> tuple[str, ...]:
+    if table != "customers" or "branch" not in frame:
+        return ()
+    column = next(c for c in SCHEMAS[table].columns if c.name == "branch")
+    typed = coerce_column(table, column, frame["branch"], RowProblems(len(frame)))
+    return tuple(str(v) for v in typed.cat.categories)
+
+
+def _branch_categories(pieces: list[tuple[str, ...]]) -> list[str]:
+    return sorted({value for piece in pieces for value in piece})
+
+
+def validated_partition(
+    partition: int,
+    pieces: Mapping[str, list[pd.DataFrame]],
+    params: Params,
+    branches: list[str],
+    rejected_dir: Path | None,
+) -> PartitionLoad:
+    """Concatenate a partition's rows of every table and check them as the loader does.
+
+    Raises:
+        DataContractError: the partition holds customers but no trades (the loader refuses
+            an empty required table): use fewer partitions for so little data.
+    """
+    frames = {name: concat_pieces(list(rows)) for name, rows in pieces.items()}
+    if len(frames["customers"]) == 0:
+        return PartitionLoad(None, _orphan_report(frames))
+    if len(frames["trades"]) == 0:
+        raise DataContractError(
+            "trades",
+            None,
+            "empty table",
+            f"customer partition {partition} holds {len(frames['customers'])} customers but no "
+            "trades rows; with so little data set engine.partitions lower",
+        )
+    loaded = tables_from_frames(frames, params, rejected_dir)
+    customers = loaded.tables.customers
+    if "branch" in customers:
+        branch = customers["branch"].astype(pd.CategoricalDtype(branches))
+        customers = customers.assign(branch=branch)
+    tables = dataclasses.replace(loaded.tables, customers=customers)
+    return PartitionLoad(tables, loaded.report)
+
+
+def _orphan_report(frames: Mapping[str, pd.DataFrame]) -> LoadReport:
+    """Report a partition without customers: every activity row refers to an unknown one."""
+    report = LoadReport()
+    for name, frame in frames.items():
+        rejected = len(frame) if name != "customers" else 0
+        rules = {UNKNOWN_CUSTOMER: rejected} if rejected else {}
+        report.tables[name] = TableReport(name, "in memory", len(frame), rules, rejected)
+    return report
+
+
+def combined_report(
+    reports: list[LoadReport], sources: Mapping[str, TableSource], rejected_dir
+) -> LoadReport:
+    """Add up the partitions' reports table by table and rule by rule.
+
+    Warnings are those every partition gave (missing optional tables).
+    """
+    combined = LoadReport()
+    for name, source in sources.items():
+        parts = [r.tables[name] for r in reports if name in r.tables]
+        rules: dict[str, int] = {}
+        for part in parts:
+            for rule, count in part.rejected_by_rule.items():
+                rules[rule] = rules.get(rule, 0) + count
+        rejected = sum(p.rows_rejected for p in parts)
+        where = Path(rejected_dir) if rejected and rejected_dir is not None else None
+        combined.tables[name] = TableReport(
+            name, source.location, sum(p.rows_read for p in parts), rules, rejected, where
+        )
+    with_customers = [set(r.warnings) for r in reports if r.observation_end is not None]
+    shared = set.intersection(*with_customers) if with_customers else set()
+    first = next((r.warnings for r in reports if r.observation_end is not None), [])
+    combined.warnings = [w for w in first if w in shared]
+    combined.seconds = max((r.seconds for r in reports), default=0.0)
+    return combined
+
+
+def _summary(load: PartitionLoad) -> tuple[LoadReport, pd.Timestamp | None]:
+    return load.report, (None if load.tables is None else load.tables.observation_end)
+
+
+def _with_observation_end(load: PartitionLoad, end: pd.Timestamp) -> Tables:
+    return dataclasses.replace(load.tables, observation_end=end)
+
+
+def _partition_folder(rejected_dir: Path | str | None, partition: int) -> Path | None:
+    return None if rejected_dir is None else Path(rejected_dir) / f"part-{partition:05d}"

@@ -1,0 +1,244 @@
+"""Input tables under any fsspec URL, read whole or in pieces, as the loader reads them.
+
+A data location is a local folder or any fsspec URL (``file:///data``,
+``s3://bucket/export``, ``memory://demo``) holding, per table,
+``<table>.parquet`` (a file or a folder), a folder ``<table>/`` of Parquet files
+(a warehouse export) or ``<table>.csv``: the loader's layout
+(:func:`pipeline.data.loader.find_table_file`). Files whose names start with ``.`` or
+``_`` (temporary files, ``_SUCCESS`` markers) are skipped.
+
+A table is read in pieces (:class:`ReadUnit`): a file, or a run of row groups of
+a large Parquet file. Every piece is read with the whole table's unified schema
+and text columns dictionary-encoded, so the pieces concatenated in order equal
+:func:`pipeline.data.loader.read_table_file` row for row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from pipeline.core.contract import SCHEMAS, TableSchema
+from pipeline.core.errors import ChurnError, DataContractError
+
+READ_UNIT_ROWS = 2_000_000
+"""Rows per read piece of a large Parquet file (whole row groups; a file is never split less)."""
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one table is stored: its files on a filesystem, Parquet or CSV."""
+
+    table: str
+    location: str
+    fs: fsspec.AbstractFileSystem
+    files: tuple[str, ...]
+    kind: str
+
+    @property
+    def schema(self) -> TableSchema:
+        """The table's contract schema."""
+        return SCHEMAS[self.table]
+
+
+@dataclass(frozen=True)
+class ReadUnit:
+    """One piece of a table: a file, or some of its row groups (None: all)."""
+
+    file: str
+    row_groups: tuple[int, ...] | None = None
+
+
+def table_sources(data_url: str) -> dict[str, TableSource]:
+    """Return the source of every table present at a data location.
+
+    Raises:
+        ChurnError: the location is not a folder.
+        DataContractError: a required table is missing, or a table folder holds no Parquet file.
+    """
+    fs, root = fsspec.core.url_to_fs(str(data_url))
+    if not fs.isdir(root):
+        raise ChurnError(f"data folder not found: {data_url}")
+    sources = {}
+    for name, schema in SCHEMAS.items():
+        source = find_table_source(fs, root, name)
+        if source is not None:
+            sources[name] = source
+        elif schema.required:
+            raise DataContractError(
+                name,
+                None,
+                "required table missing",
+                f"no {name}.parquet, {name}/ or {name}.csv in {data_url}",
+            )
+    return sources
+
+
+def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> TableSource | None:
+    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``."""
+    root = root.rstrip("/")
+    for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv"):
+        if not fs.exists(candidate):
+            continue
+        if fs.isdir(candidate):
+            files = tuple(_parquet_files(fs, candidate))
+            if not files:
+                raise DataContractError(
+                    table, None, "unreadable file", f"{candidate} holds no .parquet files"
+                )
+            return TableSource(table, candidate, fs, files, "parquet")
+        kind = "csv" if candidate.lower().endswith(".csv") else "parquet"
+        return TableSource(table, candidate, fs, (candidate,), kind)
+    return None
+
+
+def _parquet_files(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
+    names = fs.find(folder, maxdepth=1, withdirs=False)
+    return sorted(
+        name
+        for name in names
+        if name.endswith(".parquet") and name.rsplit("/", 1)[-1][0] not in "._"
+    )
+
+
+def read_units(source: TableSource, rows_per_unit: int = READ_UNIT_ROWS) -> list[ReadUnit]:
+    """Split a table into pieces in storage order: files, large Parquet files by row groups."""
+    if source.kind == "csv":
+        return [ReadUnit(file) for file in source.files]
+    units = []
+    for file in source.files:
+        metadata = pq.read_metadata(file, filesystem=arrow_filesystem(source.fs))
+        groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        if sum(groups) <= rows_per_unit:
+            units.append(ReadUnit(file))
+            continue
+        run: list[int] = []
+        for group, rows in enumerate(groups):
+            if run and sum(groups[g] for g in run) + rows > rows_per_unit:
+                units.append(ReadUnit(file, tuple(run)))
+                run = []
+            run.append(group)
+        units.append(ReadUnit(file, tuple(run)))
+    return units
+
+
+def table_arrow_schema(source: TableSource) -> pa.Schema | None:
+    """Return the unified Arrow schema of a Parquet table's files (None for CSV)."""
+    if source.kind == "csv":
+        return None
+    fs = arrow_filesystem(source.fs)
+    try:
+        schemas = [pq.read_schema(file, filesystem=fs) for file in source.files]
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{source.location}: {exc}"
+        ) from None
+    return _text_as_dictionary(unified, _text_columns(source.schema))
+
+
+def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> pd.DataFrame:
+    """Read one piece of a table (``schema`` from :func:`table_arrow_schema`).
+
+    Raises:
+        DataContractError: the file cannot be read.
+    """
+    try:
+        if source.kind == "csv":
+            arrow = _read_csv(source, unit.file)
+        else:
+            arrow = _read_parquet_unit(source, unit, schema)
+        frame = arrow.to_pandas(date_as_object=False)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{unit.file}: {exc}"
+        ) from None
+    return frame.reset_index(drop=True)
+
+
+def read_table(data_url: str, table: str) -> pd.DataFrame | None:
+    """Read a whole table at a data location as the loader's reader does (None when absent)."""
+    fs, root = fsspec.core.url_to_fs(str(data_url))
+    source = find_table_source(fs, root, table)
+    return None if source is None else read_source(source)
+
+
+def read_tables_at(data_url: str) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read every table present at a data location; return the frames and their locations."""
+    sources = table_sources(data_url)
+    frames = {name: read_source(source) for name, source in sources.items()}
+    return frames, {name: source.location for name, source in sources.items()}
+
+
+def read_source(source: TableSource) -> pd.DataFrame:
+    """Read a whole table from its source (the frame ``read_table_file`` gives)."""
+    schema = table_arrow_schema(source)
+    return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])
+
+
+def concat_pieces(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate pieces of one table in order; categoricals keep the union of categories."""
+    if len(pieces) == 1:
+        return pieces[0]
+    categorical = [
+        name for name, dtype in pieces[0].dtypes.items() if isinstance(dtype, pd.CategoricalDtype)
+    ]
+    unified = {
+        name: pd.api.types.union_categoricals([p[name] for p in pieces], ignore_order=True).dtype
+        for name in categorical
+        if all(isinstance(p[name].dtype, pd.CategoricalDtype) for p in pieces)
+    }
+    aligned = [p.astype(unified) if unified else p for p in pieces]
+    return pd.concat(aligned, ignore_index=True)
+
+
+def arrow_filesystem(fs: fsspec.AbstractFileSystem) -> pafs.FileSystem:
+    """Return a pyarrow filesystem for an fsspec one (Arrow's own for local files)."""
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    if "file" in protocols or "local" in protocols:
+        return pafs.LocalFileSystem()
+    return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
+
+
+def _read_parquet_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema) -> pa.Table:
+    text_columns = _text_columns(source.schema)
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text_columns))
+    fragment = fmt.make_fragment(
+        unit.file,
+        filesystem=arrow_filesystem(source.fs),
+        row_groups=list(unit.row_groups) if unit.row_groups is not None else None,
+    )
+    return fragment.to_table(schema=schema)
+
+
+def _read_csv(source: TableSource, file: str) -> pa.Table:
+    # As the loader: ids as text so leading zeros survive, empty fields are missing values.
+    text_columns = _text_columns(source.schema)
+    types = {name: pa.dictionary(pa.int32(), pa.string()) for name in text_columns}
+    types |= {c.name: pa.string() for c in source.schema.columns if c.kind == "id"}
+    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+    with source.fs.open(file, "rb") as stream:
+        return pacsv.read_csv(stream, convert_options=options)
+
+
+def _text_columns(schema: TableSchema) -> list[str]:
+    return [c.name for c in schema.columns if c.kind == "string"]
+
+
+def _text_as_dictionary(schema: pa.Schema, text_columns: list[str]) -> pa.Schema:
+    text = pa.dictionary(pa.int32(), pa.string())
+    for i, field in enumerate(schema):
+        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        is_text_dictionary = pa.types.is_dictionary(field.type) and pa.types.is_string(
+            field.type.value_type
+        )
+        if field.name in text_columns and (is_text or is_text_dictionary):
+            schema = schema.set(i, field.with_type(text))
+    return schema.remove_metadata()

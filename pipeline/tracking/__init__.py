@@ -1,0 +1,1 @@
+"""MLflow at the edge: every tracking call and the model registry live here."""

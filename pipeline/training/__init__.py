@@ -1,0 +1,1 @@
+"""Training: fit the models on the cohorts, evaluate them side by side, write the run folder."""

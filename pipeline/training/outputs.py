@@ -1,0 +1,135 @@
+"""A training run's folder: metrics.json, report.html, plots, scores, models, packaged model.
+
+Every file is written atomically; the folder is what `churn evaluate` reads back
+and what is logged to MLflow as the run's artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from models.lightgbm_model import feature_frame
+from pipeline.core.atomic import atomic_path, atomic_write_parquet
+from pipeline.core.params import Params
+from pipeline.training.evaluation_outputs import (
+    METRICS_FILE,
+    REPORT_FILE,
+    write_evaluation,
+    write_json,
+)
+
+TEST_COHORT = "test_cohort.parquet"
+MODELS_FILE = "models.joblib"
+__all__ = ["METRICS_FILE", "MODELS_FILE", "REPORT_FILE", "TEST_COHORT", "write_training_outputs"]
+
+
+@dataclass
+class TrainingOutputs:
+    """Paths of a run folder, and how to log its model to MLflow."""
+
+    folder: Path
+    metrics: Path
+    report: Path
+    model_folder: Path
+    model_meta: dict[str, Any]
+    example: pd.DataFrame
+    fitted: Any
+
+    def log_model(self, registered_name: str):
+        """Log the packaged LightGBM model to the active MLflow run and register it."""
+        from pipeline.tracking.registry import log_model
+
+        lightgbm = self.fitted.lightgbm
+        return log_model(
+            lightgbm.booster_, lightgbm.calibrator_, self.model_meta, self.example, registered_name
+        )
+
+
+def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
+    """Return what a packaged model must carry besides its booster and calibrator."""
+    from features import FEATURE_BUILDER_VERSION
+    from models.drift import reference_profile
+
+    lightgbm = fitted.lightgbm
+    train = cohorts.train
+    return {
+        "feature_columns": list(columns),
+        "feature_builder_version": FEATURE_BUILDER_VERSION,
+        "best_iteration": int(lightgbm.best_iteration_),
+        "label": params.label.model_dump(),
+        "split": {
+            part: [m.date().isoformat() for m in getattr(cohorts.split, part)]
+            for part in ("train", "validation", "test")
+        },
+        "calibration": params.model.calibration,
+        "calibration_report": lightgbm.calibration_report_,
+        "rules": {
+            "weights": params.rules.weights.model_dump(),
+            "levels": params.rules.levels.model_dump(),
+            "smoothing": float(fitted.rules.smoothing),
+            "base_rate": float(fitted.rules.base_rate_),
+            "score_values": fitted.rules.score_values_.tolist(),
+            "churn_rate": fitted.rules.churn_rate_.tolist(),
+        },
+        "reference": reference_profile(
+            train, columns, lightgbm.predict_proba(train)[:, 1], params.scoring.psi_bins
+        ),
+    }
+
+
+def write_training_outputs(
+    out: Path, fitted, cohorts, evaluation, columns, params: Params
+) -> TrainingOutputs:
+    """Write the run folder and return its paths."""
+    from pipeline.tracking.registry import save_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    split = cohorts.split
+    write_json(
+        {
+            "describe": split.describe(),
+            **{
+                part: [m.date().isoformat() for m in getattr(split, part)]
+                for part in ("train", "validation", "purged", "test")
+            },
+        },
+        out / "split.json",
+    )
+    report = write_evaluation(
+        out, fitted.models, cohorts.test, evaluation, columns, params, split.describe()
+    )
+    atomic_write_parquet(cohorts.test, out / TEST_COHORT)
+    with atomic_path(out / MODELS_FILE) as temp:
+        joblib.dump(fitted.models, temp)
+    meta = model_meta(fitted, cohorts, columns, params)
+    example = feature_frame(cohorts.test.head(5), columns)
+    model_folder = out / "model"
+    with replaced_folder(model_folder) as temp:
+        save_model(fitted.lightgbm.booster_, fitted.lightgbm.calibrator_, meta, example, temp)
+    return TrainingOutputs(out, out / METRICS_FILE, report, model_folder, meta, example, fitted)
+
+
+@contextmanager
+def replaced_folder(folder: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder that replaces ``folder`` once the block succeeds.
+
+    The old folder is moved aside first (a rename), so a failure at any point
+    leaves either the old folder or the complete new one in place.
+    """
+    with atomic_path(folder.with_name(folder.name + ".new")) as temp:
+        yield temp
+    aside = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(aside, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, aside)
+    os.replace(folder.with_name(folder.name + ".new"), folder)
+    shutil.rmtree(aside, ignore_errors=True)

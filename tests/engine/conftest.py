@@ -1,0 +1,41 @@
+"""Fixtures for the Dask engine: a two-worker LocalCluster per module, demo data in files."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.core.params import Params
+from pipeline.data.loader import load_tables
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two worker processes (1 thread, 1.5 GiB each), closed after the module."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1.5GiB",
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+        ) as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+@pytest.fixture
+def params() -> Params:
+    params = Params()
+    params.engine.kind = "dask"
+    params.engine.partitions = 6
+    params.model.lightgbm.n_estimators = 20
+    return params
+
+
+@pytest.fixture(scope="module")
+def tables(split_demo_data):
+    return load_tables(split_demo_data, Params(), None).tables
