@@ -41,7 +41,7 @@ def as_of_months(data: Path, count: int) -> list[pd.Timestamp]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from pipeline.data.loader import find_table_file
+    from pipeline.data.reader import find_table_file
 
     dates = ds.dataset(find_table_file(data, "trades")).to_table(columns=["trade_date"])
     last = pd.Timestamp(pc.max(dates["trade_date"]).as_py())
@@ -51,7 +51,7 @@ def as_of_months(data: Path, count: int) -> list[pd.Timestamp]:
 def customer_count(data: Path) -> int:
     import pyarrow.dataset as ds
 
-    from pipeline.data.loader import find_table_file
+    from pipeline.data.reader import find_table_file
 
     return ds.dataset(find_table_file(data, "customers")).count_rows()
 

@@ -1,16 +1,33 @@
-"""Training data: stacked feature snapshots with point-in-time labels, split out of time."""
+"""Training data: stacked feature snapshots with point-in-time labels, split out of time.
+
+Written once over partitions of customers (pipeline/core/executor.py): each
+partition's feature snapshots (pipeline/cohorts/matrix.py) and labels stay
+where the executor keeps them; only their row counts per month come back. Then
+:func:`gather_cohorts` joins the partitions exactly as one build would, or
+:func:`sampled_cohorts` brings a seeded sample of each part when the whole would
+not fit on this machine. :func:`build_cohorts` is the whole flow in this process.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from pipeline.cohorts.labels import make_labels
+from pipeline.cohorts.matrix import feature_partitions, gather_frames, warn_missing_inputs_once
+from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of, snapshot_months
+from pipeline.cohorts.split import Split, out_of_time_split
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
-from pipeline.core.params import Params
+from pipeline.core.executor import Executor, InProcessExecutor
+from pipeline.core.params import LabelParams, Params
+from pipeline.data.partitions import PartitionedTables, partition_tables
 
 KEYS = ["customer_id", "as_of"]
+PARTS = ("train", "validation", "test")
+PART_NAMES = {"train": "training", "validation": "validation", "test": "test"}
 
 
 @dataclass(frozen=True)
@@ -20,7 +37,128 @@ class Cohorts:
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
-    split: object  # pipeline.cohorts.split.Split
+    split: Split
+
+
+@dataclass
+class PartitionedCohorts:
+    """Feature snapshots and labels held by the executor, one handle per partition.
+
+    Attributes:
+        features: handles of each partition's feature frame (every used month).
+        labels: handles of each partition's labels (the same rows, plus ``label``).
+        rows: part name (train, validation, test) -> number of rows.
+        split: the out-of-time split.
+        unlabelled_ok: whether feature rows without a label are left out (asset_drain).
+    """
+
+    features: list
+    labels: list
+    rows: dict[str, int]
+    split: Split
+    unlabelled_ok: bool = False
+    labelled: list | None = field(default=None, repr=False)
+
+    @property
+    def fit_rows(self) -> int:
+        """Rows the model fits on: training plus validation months."""
+        return self.rows["train"] + self.rows["validation"]
+
+    def part(self, name: str, executor: Executor) -> list:
+        """Return handles of each partition's labelled rows of a part (train, validation, test)."""
+        if self.labelled is None:
+            self.labelled = [
+                executor.submit(_labelled, f, lab, self.unlabelled_ok)
+                for f, lab in zip(self.features, self.labels, strict=True)
+            ]
+        months = getattr(self.split, name)
+        return [executor.submit(_months_of, frame, months) for frame in self.labelled]
+
+
+def build_cohorts(tables: Tables, params: Params) -> Cohorts:
+    """Stack snapshots over the configured as-of months, label them, split out of time."""
+    executor = InProcessExecutor()
+    partitioned = partition_tables(tables, executor, 1)
+    return gather_cohorts(executor, partitioned_cohorts(executor, partitioned, params))
+
+
+def partitioned_cohorts(
+    executor: Executor, partitioned: PartitionedTables, params: Params
+) -> PartitionedCohorts:
+    """Build feature snapshots with labels per partition and split them out of time.
+
+    Args:
+        executor: where the partitions run.
+        partitioned: the validated tables, partitioned by customer.
+        params: the run's params (``snapshots``, ``label``, ``split``, ``features``, ``rules``).
+    """
+    dates = executor.gather([executor.submit(first_dates, part) for part in partitioned.parts])
+    span = DataSpan(first_month_of(dates), partitioned.observation_end)
+    months = snapshot_months(span, params.snapshots, params.label)
+    split = out_of_time_split(months, params.split, params.label.horizon_months)
+    used = sorted(set(split.train) | set(split.validation) | set(split.test))
+    warn_missing_inputs_once(executor, partitioned)
+    features = feature_partitions(executor, partitioned, used, params)
+    labels = [executor.submit(_labels, part, used, params.label) for part in partitioned.parts]
+    counts = executor.gather([executor.submit(_rows_per_month, lab) for lab in labels])
+    total = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
+    rows = {
+        name: int(total[total.index.isin(pd.DatetimeIndex(getattr(split, name)))].sum())
+        for name in PARTS
+    }
+    unlabelled_ok = params.label.definition == "asset_drain"
+    return PartitionedCohorts(features, labels, rows, split, unlabelled_ok)
+
+
+def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
+    """Bring the cohorts here: the frames one build over all customers gives.
+
+    Raises:
+        ChurnError: a part holds a single class.
+    """
+    features = gather_frames(executor, cohorts.features)
+    labels = gather_frames(executor, cohorts.labels)
+    frame = labelled_matrix(features, labels, unlabelled_ok=cohorts.unlabelled_ok)
+    if frame.attrs["unlabelled_rows"]:
+        print(  # reported, never silent: these accounts have no balance row at T or T+H
+            f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
+            "at T or T+H have no asset_drain label and are left out of training"
+        )
+    return split_cohorts(frame, cohorts.split)
+
+
+def sampled_cohorts(
+    executor: Executor, cohorts: PartitionedCohorts, max_rows: int, seed: int
+) -> Cohorts:
+    """Bring a seeded random sample of each part here, at most ``max_rows`` per part.
+
+    Each partition keeps the same share of its rows (seed + partition number), so the
+    sample is reproducible; rows are ordered like the gathered cohorts.
+    """
+    frames = {}
+    for name in PARTS:
+        handles = cohorts.part(name, executor)
+        share = min(1.0, max_rows / max(cohorts.rows[name], 1))
+        sampled = [
+            executor.submit(_sample, frame, share, seed + number)
+            for number, frame in enumerate(handles)
+        ]
+        parts = [p for p in executor.gather(sampled) if len(p)]
+        frame = pd.concat(parts, ignore_index=True) if parts else executor.gather(handles[:1])[0]
+        frames[name] = frame.sort_values(["customer_id", "as_of"], kind="stable", ignore_index=True)
+    _check_both_classes(frames)
+    return Cohorts(frames["train"], frames["validation"], frames["test"], split=cohorts.split)
+
+
+def split_cohorts(frame: pd.DataFrame, split: Split) -> Cohorts:
+    """Cut a labelled matrix into the split's parts.
+
+    Raises:
+        ChurnError: a part holds a single class.
+    """
+    frames = {name: _months_of(frame, getattr(split, name)) for name in PARTS}
+    _check_both_classes(frames)
+    return Cohorts(frames["train"], frames["validation"], frames["test"], split=split)
 
 
 def labelled_matrix(
@@ -51,31 +189,32 @@ def labelled_matrix(
     return result
 
 
-def build_cohorts(tables: Tables, params: Params) -> Cohorts:
-    """Stack snapshots over the configured as-of months, label them, split out of time."""
-    from features.builder.build import build_feature_matrix
-    from pipeline.cohorts.labels import make_labels
-    from pipeline.cohorts.snapshots import snapshot_months
-    from pipeline.cohorts.split import out_of_time_split
+def _check_both_classes(frames: dict[str, pd.DataFrame]) -> None:
+    for name in PARTS:
+        if frames[name]["label"].nunique() < 2:
+            raise ChurnError(
+                f"the {PART_NAMES[name]} months hold a single class; widen snapshots or split"
+            )
 
-    months = snapshot_months(tables, params.snapshots, params.label)
-    split = out_of_time_split(months, params.split, params.label.horizon_months)
-    used = sorted(set(split.train) | set(split.validation) | set(split.test))
-    features = build_feature_matrix(tables, used, params)
-    labels = make_labels(tables, used, params.label)
-    frame = labelled_matrix(
-        features, labels, unlabelled_ok=params.label.definition == "asset_drain"
-    )
-    if frame.attrs["unlabelled_rows"]:
-        print(  # reported, never silent: these accounts have no balance row at T or T+H
-            f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
-            "at T or T+H have no asset_drain label and are left out of training"
-        )
-    parts = [
-        frame[frame["as_of"].isin(pd.DatetimeIndex(m))].reset_index(drop=True)
-        for m in (split.train, split.validation, split.test)
-    ]
-    for name, part in zip(("training", "validation", "test"), parts, strict=True):
-        if part["label"].nunique() < 2:
-            raise ChurnError(f"the {name} months hold a single class; widen snapshots or split")
-    return Cohorts(*parts, split=split)
+
+def _labels(tables: Tables, months: list, label: LabelParams) -> pd.DataFrame:
+    return make_labels(tables, months, label)
+
+
+def _labelled(features: pd.DataFrame, labels: pd.DataFrame, unlabelled_ok: bool) -> pd.DataFrame:
+    return labelled_matrix(features, labels, unlabelled_ok=unlabelled_ok)
+
+
+def _rows_per_month(labels: pd.DataFrame) -> pd.Series:
+    return labels.groupby("as_of").size()
+
+
+def _months_of(frame: pd.DataFrame, months: list) -> pd.DataFrame:
+    return frame[frame["as_of"].isin(pd.DatetimeIndex(months))].reset_index(drop=True)
+
+
+def _sample(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    if share >= 1.0:
+        return frame
+    keep = np.random.default_rng(seed).random(len(frame)) < share
+    return frame[keep].reset_index(drop=True)

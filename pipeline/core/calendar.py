@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.core.errors import ParamsError
+
 
 def month_index(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Return the integer month index of each date (time of day is ignored)."""
@@ -45,3 +47,15 @@ def add_months(month_end: pd.Timestamp, months: int) -> pd.Timestamp:
 def is_month_end(dates: pd.Series) -> pd.Series:
     """Return whether each date is the last calendar day of its month."""
     return dates.dt.is_month_end & (dates == dates.dt.normalize())
+
+
+def month_param(key: str, value: str) -> pd.Timestamp:
+    """Return a params value as a month end, or a ParamsError naming the key.
+
+    Raises:
+        ParamsError: the value is not a month.
+    """
+    try:
+        return to_month_end(value)
+    except ValueError as exc:
+        raise ParamsError(f"{key}: {exc}") from None

@@ -17,23 +17,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
-from pipeline.cohorts.snapshots import observation_end, observation_end_warnings
-from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables, TableSchema
+from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.params import Params
 from pipeline.data import coercion, validation
+from pipeline.data.observation import observation_end, observation_end_warnings
 from pipeline.data.quarantine import (
     LoadReport,
     RowProblems,
     check_rejected_share,
     quarantine_tables,
 )
-from pipeline.tracking.mlflow_store import is_url
+from pipeline.data.reader import is_url, read_source, table_sources
 
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
@@ -71,37 +67,20 @@ def load_tables(
             table were rejected (the quarantine files are written first).
     """
     started = time.perf_counter()
-    if is_url(data_dir):  # object storage, memory://...: read through fsspec, same checks
-        from pipeline.data.reader import read_tables_at
-
-        raw, sources = read_tables_at(str(data_dir))
-        return _checked(raw, sources, params, rejected_dir, started)
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
+    local = not is_url(data_dir)
+    if local and not Path(data_dir).is_dir():
         raise ChurnError(f"data folder not found: {data_dir}")
-    if rejected_dir is not None and Path(rejected_dir).resolve() == data_dir.resolve():
+    quarantine_in_data = (
+        local
+        and rejected_dir is not None
+        and Path(rejected_dir).resolve() == Path(data_dir).resolve()
+    )
+    if quarantine_in_data:
         raise ChurnError(f"the quarantine folder must not be the data folder ({data_dir})")
-    paths = _table_files(data_dir)
-    raw = {name: read_table_file(name, path, SCHEMAS[name]) for name, path in paths.items()}
-    sources = {name: str(path) for name, path in paths.items()}
-    return _checked(raw, sources, params, rejected_dir, started)
-
-
-def _table_files(data_dir: Path) -> dict[str, Path]:
-    """Return the file (or folder) of each table present; fail on a missing required one."""
-    paths = {}
-    for name, schema in SCHEMAS.items():
-        path = find_table_file(data_dir, name)
-        if path is not None:
-            paths[name] = path
-        elif schema.required:
-            raise DataContractError(
-                name,
-                None,
-                "required table missing",
-                f"no {name}.parquet, {name}/ or {name}.csv in {data_dir}",
-            )
-    return paths
+    sources = table_sources(str(data_dir))
+    raw = {name: read_source(source) for name, source in sources.items()}
+    locations = {name: source.location for name, source in sources.items()}
+    return _checked(raw, locations, params, rejected_dir, started)
 
 
 def tables_from_frames(
@@ -234,77 +213,3 @@ def _kept_activity(
     customer_id = pd.Categorical.from_codes(customer_idx, dtype=id_dtype, validate=False)
     frame = frame.assign(customer_id=customer_id, customer_idx=customer_idx)
     return frame.reset_index(drop=True)
-
-
-def find_table_file(data_dir: Path, table: str) -> Path | None:
-    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``."""
-    for candidate in (data_dir / f"{table}.parquet", data_dir / table, data_dir / f"{table}.csv"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def read_table_file(table: str, path: Path, schema: TableSchema) -> pd.DataFrame:
-    """Read one table as stored; optional text columns dictionary-encoded (categorical).
-
-    Ids stay plain strings: at a million customers most ids recur in every
-    row group, so per-group dictionaries would cost more than they save.
-
-    Raises:
-        DataContractError: the file cannot be read at all.
-    """
-    text_columns = [c.name for c in schema.columns if c.kind == "string"]
-    id_columns = [c.name for c in schema.columns if c.kind == "id"]
-    try:
-        if path.is_file() and path.suffix.lower() == ".csv":
-            arrow = _read_csv(path, text_columns, id_columns)
-        else:
-            arrow = _read_parquet(table, path, text_columns, id_columns)
-        frame = arrow.to_pandas(date_as_object=False)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataContractError(table, None, "unreadable file", f"{path}: {exc}") from None
-    return frame.reset_index(drop=True)
-
-
-def _read_csv(path: Path, text_columns: list[str], id_columns: list[str]) -> pa.Table:
-    # Ids are read as text so leading zeros survive; empty fields are missing values.
-    types = {name: pa.dictionary(pa.int32(), pa.string()) for name in text_columns}
-    types |= {name: pa.string() for name in id_columns}
-    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
-    return pacsv.read_csv(path, convert_options=options)
-
-
-def _read_parquet(
-    table: str, path: Path, text_columns: list[str], id_columns: list[str]
-) -> pa.Table:
-    files = _parquet_files(path)
-    if not files:
-        raise DataContractError(table, None, "unreadable file", f"{path} holds no .parquet files")
-    schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
-    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text_columns))
-    dataset = ds.dataset(
-        [str(f) for f in files],
-        schema=_reading_schema(schema, text_columns, id_columns),
-        format=fmt,
-    )
-    return dataset.to_table()
-
-
-def _parquet_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    # Files whose names start with "." or "_" are temporary or markers (_SUCCESS).
-    return sorted(p for p in path.glob("*.parquet") if p.is_file() and p.name[0] not in "._")
-
-
-def _reading_schema(schema: pa.Schema, text_columns: list[str], id_columns: list[str]) -> pa.Schema:
-    """Read optional text dictionary-encoded and ids as plain strings, whatever the files hold."""
-    for i, field in enumerate(schema):
-        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
-            continue
-        if field.name in text_columns:
-            schema = schema.set(i, field.with_type(pa.dictionary(pa.int32(), pa.string())))
-        elif field.name in id_columns:
-            schema = schema.set(i, field.with_type(pa.string()))
-    return schema.remove_metadata()

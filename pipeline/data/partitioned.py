@@ -1,8 +1,8 @@
 """Load a data location on the cluster: read in pieces, route rows to partitions, validate.
 
 The shuffle of the distributed engine happens here, once per run: every read
-task reads one piece of a table (pipeline/engine/io.py) and splits its rows
-by customer partition (pipeline/engine/partitions.py), keeping their order;
+task reads one piece of a table (pipeline/data/reader.py) and splits its rows
+by customer partition (pipeline/data/partitions.py), keeping their order;
 every partition task concatenates its rows from all pieces in storage order and
 runs the loader's own checks (:func:`pipeline.data.loader.tables_from_frames`). A
 partition therefore holds exactly the rows, in the order, that the local loader
@@ -27,6 +27,7 @@ import pandas as pd
 
 from pipeline.core.contract import SCHEMAS, Tables
 from pipeline.core.errors import DataContractError
+from pipeline.core.executor import Executor
 from pipeline.core.params import Params
 from pipeline.data.coercion import coerce_column
 from pipeline.data.loader import tables_from_frames
@@ -59,7 +60,7 @@ class PartitionLoad:
 def load_partitions(
     data_url: str,
     params: Params,
-    client,
+    executor: Executor,
     n_partitions: int,
     rejected_dir: Path | str | None = None,
 ) -> PartitionedTables:
@@ -68,39 +69,35 @@ def load_partitions(
     Args:
         data_url: a folder or fsspec URL in the loader's layout, readable by every worker.
         params: the run's params (``validation``, ``data.observation_end``, ``engine.retries``).
-        client: a ``distributed.Client``.
+        executor: where the partitions are read and checked (the Dask engine's workers).
         n_partitions: number of customer partitions.
         rejected_dir: folder for the partitions' quarantine files; None writes none.
 
     Returns:
-        The partitions (futures of :class:`Tables`), their ``observation_end`` and the
+        The partitions (handles of :class:`Tables`), their ``observation_end`` and the
         combined load report.
 
     Raises:
         DataContractError: as :func:`pipeline.data.loader.load_tables`, for the whole data.
     """
-    retries = params.engine.retries
     sources = table_sources(data_url)
-    routed = {
-        name: _routed(source, n_partitions, client, retries) for name, source in sources.items()
-    }
-    branches = client.submit(_branch_categories, routed["customers"]["branches"], retries=retries)
+    routed = {name: _routed(source, n_partitions, executor) for name, source in sources.items()}
+    branches = executor.submit(_branch_categories, routed["customers"]["branches"])
     lenient = params.model_copy(
         update={"validation": params.validation.model_copy(update={"max_rejected_share": 1.0})}
     )
     loads = [
-        client.submit(
+        executor.submit(
             validated_partition,
             partition,
             {name: table["rows"][partition] for name, table in routed.items()},
             lenient,
             branches,
             _partition_folder(rejected_dir, partition),
-            retries=retries,
         )
         for partition in range(n_partitions)
     ]
-    summaries = client.gather([client.submit(_summary, load) for load in loads])
+    summaries = executor.gather([executor.submit(_summary, load) for load in loads])
     report = combined_report([r for r, _ in summaries], sources, rejected_dir)
     check_rejected_share(report.tables, params.validation.max_rejected_share)
     ends = [e for _, e in summaries if e is not None]
@@ -109,31 +106,30 @@ def load_partitions(
     end = max(ends)
     report.observation_end = end
     parts = [
-        client.submit(_with_observation_end, load, end, retries=retries)
+        executor.submit(_with_observation_end, load, end)
         for load, (_, own_end) in zip(loads, summaries, strict=True)
         if own_end is not None
     ]
     return PartitionedTables(parts, n_partitions, end, report)
 
 
-def _routed(source: TableSource, n_partitions: int, client, retries: int) -> dict[str, list]:
+def _routed(source: TableSource, n_partitions: int, executor: Executor) -> dict[str, list]:
     """Submit one read-and-route task per piece of a table.
 
     Returns:
-        ``{"rows": futures [partition][piece] of the piece's rows in that partition,
-        "branches": futures of each piece's branch values}``.
+        ``{"rows": handles [partition][piece] of the piece's rows in that partition,
+        "branches": handles of each piece's branch values}``.
     """
     schema = table_arrow_schema(source)
     pieces = [
-        # Not pure: the same file may hold other rows on the next run of this client.
-        client.submit(routed_piece, source, unit, schema, n_partitions, retries=retries, pure=False)
+        executor.submit(routed_piece, source, unit, schema, n_partitions)
         for unit in read_units(source)
     ]
     rows = [
-        [client.submit(_partition_rows, piece, partition) for piece in pieces]
+        [executor.submit(_partition_rows, piece, partition) for piece in pieces]
         for partition in range(n_partitions)
     ]
-    branches = [client.submit(operator.itemgetter("branches"), piece) for piece in pieces]
+    branches = [executor.submit(operator.itemgetter("branches"), piece) for piece in pieces]
     return {"rows": rows, "branches": branches}
 
 

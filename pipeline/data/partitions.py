@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.contract import ACTIVITY_TABLES, Tables
+from pipeline.core.executor import Executor
 from pipeline.data.quarantine import LoadReport
 
 HASH_KEY = "churn-partitions"
@@ -25,14 +26,14 @@ HASH_KEY = "churn-partitions"
 
 @dataclass
 class PartitionedTables:
-    """Validated tables held on the cluster, one future of :class:`Tables` per partition.
+    """Validated tables partitioned by customer, one executor handle of :class:`Tables` each.
 
     Attributes:
-        parts: futures of the non-empty partitions' tables, by partition number.
+        parts: handles of the non-empty partitions' tables, by partition number.
         n_partitions: the number of partitions customers were hashed into.
         observation_end: the whole data's observation end.
-        report: the combined load report when the cluster read the files, else None.
-        local: the client's own tables when they were scattered from memory, else None.
+        report: the load report when the tables were read from files, else None.
+        local: the tables held here when they were partitioned from memory, else None.
     """
 
     parts: list
@@ -42,13 +43,17 @@ class PartitionedTables:
     local: Tables | None = field(default=None, repr=False)
 
 
-def scatter_tables(tables: Tables, client, n_partitions: int) -> PartitionedTables:
-    """Split tables held by the client into partitions and send them to the workers.
+def partition_tables(tables: Tables, executor: Executor, n_partitions: int) -> PartitionedTables:
+    """Split tables held here into partitions and hand each to the executor.
 
-    Scattered data lives only on the workers: a lost worker loses its partitions,
-    and the step that needed them fails with ``FutureCancelledError`` (callers rescatter).
+    One partition is the tables themselves. On a cluster, data handed over lives only
+    on the workers: a lost worker loses its partitions, and the step that needed them
+    fails (the Dask engine then partitions again and reruns the step).
     """
-    parts = [client.scatter(part, hash=False) for _, part in split_tables(tables, n_partitions)]
+    if n_partitions == 1:
+        parts = executor.scatter([tables])
+    else:
+        parts = executor.scatter([part for _, part in split_tables(tables, n_partitions)])
     return PartitionedTables(parts, n_partitions, tables.observation_end, None, tables)
 
 

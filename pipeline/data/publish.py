@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import fsspec
 import pandas as pd
@@ -28,6 +29,11 @@ from pipeline.data.reader import arrow_filesystem
 
 SUCCESS = "_SUCCESS"
 """The marker a complete dataset folder ends with."""
+
+
+def is_dataset_path(out: Path | str) -> bool:
+    """Return whether an output path names a dataset folder: any path not ending in ``.parquet``."""
+    return not str(out).lower().endswith(".parquet")
 
 
 def part_name(partition: int) -> str:

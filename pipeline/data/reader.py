@@ -1,21 +1,24 @@
-"""Input tables under any fsspec URL, read whole or in pieces, as the loader reads them.
+"""The one reader of input tables: find, list and read them, whole or in pieces, anywhere.
 
 A data location is a local folder or any fsspec URL (``file:///data``,
 ``s3://bucket/export``, ``memory://demo``) holding, per table,
 ``<table>.parquet`` (a file or a folder), a folder ``<table>/`` of Parquet files
-(a warehouse export) or ``<table>.csv``: the loader's layout
-(:func:`pipeline.data.loader.find_table_file`). Files whose names start with ``.`` or
+(a warehouse export) or ``<table>.csv``. Files whose names start with ``.`` or
 ``_`` (temporary files, ``_SUCCESS`` markers) are skipped.
 
-A table is read in pieces (:class:`ReadUnit`): a file, or a run of row groups of
-a large Parquet file. Every piece is read with the whole table's unified schema
-and text columns dictionary-encoded, so the pieces concatenated in order equal
-:func:`pipeline.data.loader.read_table_file` row for row.
+Every table is read with one rule for types: optional text columns
+dictionary-encoded (pandas ``category``), ids as plain strings (leading zeros
+kept), whatever the files hold. The local loader reads each table whole
+(:func:`read_source`); the Dask engine's workers read it in pieces
+(:class:`ReadUnit`: a file, or a run of row groups of a large Parquet file),
+each with the whole table's unified schema, so the pieces concatenated in order
+equal the whole table row for row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import fsspec
 import pandas as pd
@@ -85,18 +88,26 @@ def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> T
     """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``."""
     root = root.rstrip("/")
     for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv"):
-        if not fs.exists(candidate):
-            continue
-        if fs.isdir(candidate):
-            files = tuple(_parquet_files(fs, candidate))
-            if not files:
-                raise DataContractError(
-                    table, None, "unreadable file", f"{candidate} holds no .parquet files"
-                )
-            return TableSource(table, candidate, fs, files, "parquet")
-        kind = "csv" if candidate.lower().endswith(".csv") else "parquet"
-        return TableSource(table, candidate, fs, (candidate,), kind)
+        if fs.exists(candidate):
+            return _source_at(fs, candidate, table)
     return None
+
+
+def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> TableSource:
+    """Return the source stored at ``location``: a folder of Parquet files, or one file.
+
+    Raises:
+        DataContractError: a folder holds no Parquet file.
+    """
+    if fs.isdir(location):
+        files = tuple(_parquet_files(fs, location))
+        if not files:
+            raise DataContractError(
+                table, None, "unreadable file", f"{location} holds no .parquet files"
+            )
+        return TableSource(table, location, fs, files, "parquet")
+    kind = "csv" if location.lower().endswith(".csv") else "parquet"
+    return TableSource(table, location, fs, (location,), kind)
 
 
 def _parquet_files(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
@@ -141,7 +152,7 @@ def table_arrow_schema(source: TableSource) -> pa.Schema | None:
         raise DataContractError(
             source.table, None, "unreadable file", f"{source.location}: {exc}"
         ) from None
-    return _text_as_dictionary(unified, _text_columns(source.schema))
+    return reading_schema(unified, source.schema)
 
 
 def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> pd.DataFrame:
@@ -178,9 +189,46 @@ def read_tables_at(data_url: str) -> tuple[dict[str, pd.DataFrame], dict[str, st
 
 
 def read_source(source: TableSource) -> pd.DataFrame:
-    """Read a whole table from its source (the frame ``read_table_file`` gives)."""
+    """Read a whole table from its source in one pass (Parquet files as one dataset).
+
+    Raises:
+        DataContractError: a file cannot be read.
+    """
+    if source.kind == "csv":
+        schema = None
+        return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])
     schema = table_arrow_schema(source)
-    return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])
+    try:
+        dataset = ds.dataset(
+            list(source.files),
+            schema=schema,
+            format=_parquet_format(source.schema),
+            filesystem=arrow_filesystem(source.fs),
+        )
+        frame = dataset.to_table().to_pandas(date_as_object=False)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{source.location}: {exc}"
+        ) from None
+    return frame.reset_index(drop=True)
+
+
+def find_table_file(data_dir: Path, table: str) -> Path | None:
+    """Return a local folder's ``<table>.parquet`` (file or folder), ``<table>/`` or ``.csv``."""
+    fs, root = fsspec.core.url_to_fs(str(data_dir))
+    source = find_table_source(fs, root, table)
+    return None if source is None else Path(source.location)
+
+
+def read_table_file(table: str, path: Path) -> pd.DataFrame:
+    """Read one table stored at a local path (file or folder), as :func:`read_source` does."""
+    fs, location = fsspec.core.url_to_fs(str(path))
+    return read_source(_source_at(fs, location, table))
+
+
+def is_url(data: Path | str) -> bool:
+    """Return whether an input location is an fsspec URL (``s3://``, ``file://``...)."""
+    return isinstance(data, str) and "://" in data
 
 
 def concat_pieces(pieces: list[pd.DataFrame]) -> pd.DataFrame:
@@ -207,10 +255,13 @@ def arrow_filesystem(fs: fsspec.AbstractFileSystem) -> pafs.FileSystem:
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
 
 
+def _parquet_format(schema: TableSchema) -> ds.ParquetFileFormat:
+    options = ds.ParquetReadOptions(dictionary_columns=_text_columns(schema))
+    return ds.ParquetFileFormat(read_options=options)
+
+
 def _read_parquet_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema) -> pa.Table:
-    text_columns = _text_columns(source.schema)
-    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text_columns))
-    fragment = fmt.make_fragment(
+    fragment = _parquet_format(source.schema).make_fragment(
         unit.file,
         filesystem=arrow_filesystem(source.fs),
         row_groups=list(unit.row_groups) if unit.row_groups is not None else None,
@@ -232,13 +283,20 @@ def _text_columns(schema: TableSchema) -> list[str]:
     return [c.name for c in schema.columns if c.kind == "string"]
 
 
-def _text_as_dictionary(schema: pa.Schema, text_columns: list[str]) -> pa.Schema:
-    text = pa.dictionary(pa.int32(), pa.string())
+def reading_schema(schema: pa.Schema, contract: TableSchema) -> pa.Schema:
+    """Read optional text dictionary-encoded and ids as plain strings, whatever the files hold.
+
+    Ids stay plain strings: at a million customers most ids recur in every row
+    group, so per-group dictionaries would cost more than they save.
+    """
+    text_columns = _text_columns(contract)
+    id_columns = [c.name for c in contract.columns if c.kind == "id"]
     for i, field in enumerate(schema):
-        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        is_text_dictionary = pa.types.is_dictionary(field.type) and pa.types.is_string(
-            field.type.value_type
-        )
-        if field.name in text_columns and (is_text or is_text_dictionary):
-            schema = schema.set(i, field.with_type(text))
+        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+            continue
+        if field.name in text_columns:
+            schema = schema.set(i, field.with_type(pa.dictionary(pa.int32(), pa.string())))
+        elif field.name in id_columns:
+            schema = schema.set(i, field.with_type(pa.string()))
     return schema.remove_metadata()

@@ -1,30 +1,75 @@
-"""The Dask engine (``engine.kind: dask``): the local engine's code, run per partition of customers.
+"""Engines: where each command's partitions of customers run, and how they come back.
 
-Customers are hash-partitioned by id (partitions.py); each partition runs exactly
-the local feature builders, labels and model; the one cross-customer step, the
-market reference, is a small per-month aggregate added up on the cluster and
-handed back to every partition (features.py). Inputs may be read by the workers
-from any fsspec URL (io.py, reading.py). Training gathers the matrix or uses
-``lightgbm.dask`` by size (training.py); scoring writes one Parquet file per
-partition and publishes the folder atomically (scoring.py, publish.py).
-See docs/scaling.md.
+Every command's work is written once, against the executor of
+pipeline/core/executor.py: feature matrices (pipeline/cohorts/matrix.py),
+training cohorts (pipeline/cohorts/cohorts.py, pipeline/training/fit.py) and
+scoring (pipeline/scoring/job.py). An engine supplies the executor and decides
+only how the data become partitions and what happens when a partition is lost:
+
+- the local engine (``engine.kind: local``, local.py) reads the tables in this
+  process and runs one partition here;
+- the Dask engine (``engine.kind: dask``, dask_engine.py) has the workers read
+  the files in pieces and hash-partition customers (pipeline/data/partitioned.py),
+  runs the same functions as tasks on a LocalCluster or a scheduler's cluster, and
+  trains LightGBM with ``lightgbm.dask`` when the cohorts are too large to gather.
+
+:func:`open_engine` is the only place that reads ``engine.kind``. See
+docs/architecture.md and docs/scaling.md.
 """
 
 from __future__ import annotations
 
-from pipeline.data.partitions import customer_partitions
-from pipeline.data.publish import is_complete, read_dataset
-from pipeline.engine.dask_cluster import dask_client
-from pipeline.engine.dask_features import build_feature_matrix_dask
-from pipeline.engine.dask_scoring import score_dask
-from pipeline.engine.dask_training import train_models_dask
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol, TypeVar
 
-__all__ = [
-    "build_feature_matrix_dask",
-    "customer_partitions",
-    "dask_client",
-    "is_complete",
-    "read_dataset",
-    "score_dask",
-    "train_models_dask",
-]
+from pipeline.core.contract import Tables
+from pipeline.core.errors import ChurnError
+from pipeline.core.executor import Executor
+from pipeline.core.params import EngineParams, Params
+from pipeline.data.partitions import PartitionedTables
+from pipeline.engine.local import LocalEngine
+
+T = TypeVar("T")
+
+__all__ = ["Engine", "LocalEngine", "open_engine"]
+
+
+class Engine(Protocol):
+    """Turns data into partitions and runs work on them with its executor."""
+
+    executor: Executor
+
+    def load(
+        self, data: Path | str, params: Params, rejected_dir: Path | str | None
+    ) -> PartitionedTables:
+        """Read, check and partition a data folder or URL (the report rides along)."""
+
+    def partition(self, tables: Tables) -> PartitionedTables:
+        """Partition tables already held in this process."""
+
+    def run(self, step: Callable[[PartitionedTables], T], partitioned: PartitionedTables) -> T:
+        """Run a step over the partitions, partitioning again if some were lost."""
+
+
+@contextlib.contextmanager
+def open_engine(engine: EngineParams) -> Iterator[Engine]:
+    """Yield the engine params.yaml ``engine:`` asks for; release what it started on exit.
+
+    Raises:
+        ChurnError: the Dask engine is asked for but dask.distributed is not installed,
+            or its scheduler cannot be reached.
+    """
+    if engine.kind == "local":
+        yield LocalEngine()
+        return
+    try:  # imported only when asked for: dask is an optional extra
+        from pipeline.engine.dask_engine import dask_engine
+    except ImportError:
+        raise ChurnError(
+            "engine.kind dask needs dask.distributed: pip install 'brokerage-churn[dask]'"
+        ) from None
+
+    with dask_engine(engine) as opened:
+        yield opened

@@ -80,16 +80,3 @@ def partition_count(engine: EngineParams, client) -> int:
     if engine.partitions is not None:
         return engine.partitions
     return PARTITIONS_PER_WORKER * max(workers(client), 1)
-
-
-def broadcast(client, value):
-    """Return a future of ``value`` (a model, say) that Dask recomputes if its worker is lost.
-
-    Unlike ``client.scatter``, the value travels once inside a task, so the scheduler
-    can run that task again; dependants fetch it from the worker holding it.
-    """
-    return client.submit(_same, value, pure=False)
-
-
-def _same(value):
-    return value

@@ -7,6 +7,10 @@ the references are combined, the market columns per chunk. The customer
 features of each chunk wait in a temporary Arrow file between the two steps,
 so memory holds one chunk at a time whatever the number of accounts. Every
 chunk's frame equals that chunk's rows of ``build_feature_matrix`` exactly.
+
+A cohort is one partition's state between the scoring passes. When an executor
+moves it to another process (a Dask worker fetching it), it travels with its
+chunks in memory, since the temporary files stay behind on the machine that wrote them.
 """
 
 from __future__ import annotations
@@ -55,28 +59,53 @@ class ChunkedCohort:
         """
         self.as_of, self.params = as_of, params
         self.chunks = customer_chunks(tables, params.scoring.chunk_customers)
+        self._n_chunks = self.chunks.n_chunks
         self.reference: MarketReference | None = None
-        self._scratch = tempfile.TemporaryDirectory(prefix="churn-score-")
-        self._files: list[Path] = []
+        self._scratch: tempfile.TemporaryDirectory | None = tempfile.TemporaryDirectory(
+            prefix="churn-score-"
+        )
+        self._files: list[Path | pa.Table] = []
 
     def __enter__(self) -> ChunkedCohort:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._scratch.cleanup()
+        self.close()
+
+    def close(self) -> None:
+        """Remove the temporary chunk files."""
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def __getstate__(self) -> dict:
+        # Another process cannot read this machine's temporary files: send the chunks.
+        state = dict(self.__dict__, _scratch=None)
+        state["_files"] = [_read_chunk(chunk) for chunk in self._files]
+        return state
 
     @property
     def n_chunks(self) -> int:
         """Number of customer chunks."""
-        return self.chunks.n_chunks
+        return self._n_chunks
 
     @property
     def n_frames(self) -> int:
         """Number of chunks holding open accounts (known after the customer step)."""
         return len(self._files)
 
-    def build_customer_step(self, progress: Progress = no_progress) -> None:
-        """Build each chunk's customer features, keep them on disk, combine the references."""
+    def build_customer_step(
+        self, progress: Progress = no_progress, *, require_open: bool = True
+    ) -> None:
+        """Build each chunk's customer features, keep them on disk, combine the references.
+
+        Args:
+            progress: called after each chunk.
+            require_open: fail when no account is open at the as-of date; a partition of a
+                larger cohort may hold none (its reference is then None).
+
+        Raises:
+            ChurnError: no account is open at the as-of date (with ``require_open``).
+        """
         references = []
         for chunk in range(self.n_chunks):
             frame = build_customer_features(self.chunks.tables_of(chunk), [self.as_of], self.params)
@@ -86,17 +115,32 @@ class ChunkedCohort:
                 feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path)
                 self._files.append(path)
             progress("features", chunk + 1, self.n_chunks)
-        if not references:
+        self.chunks = None  # the tables are no longer needed, nor sent with the cohort
+        if references:
+            self.reference = combine_market_references(references)
+        elif require_open:
             raise ChurnError(f"no account is open at {self.as_of.date()}: nothing to score")
-        self.reference = combine_market_references(references)
 
-    def frames(self) -> Iterator[tuple[int, pd.DataFrame]]:
+    def frames(
+        self, reference: MarketReference | None = None
+    ) -> Iterator[tuple[int, pd.DataFrame]]:
         """Yield ``(number, feature frame)`` per chunk holding open accounts, market columns added.
 
         Numbers count the yielded frames from 0; :attr:`n_frames` is how many there are.
+
+        Args:
+            reference: the market reference of the whole cohort when this is one partition
+                of it; None uses this cohort's own.
         """
-        if self.reference is None:
+        reference = reference if reference is not None else self.reference
+        if reference is None and self._files:
             raise RuntimeError("call build_customer_step() first")
-        for chunk, path in enumerate(self._files):
-            frame = feather.read_table(path, memory_map=False).to_pandas(date_as_object=False)
-            yield chunk, apply_market_reference(frame, self.reference, self.params)
+        for chunk, stored in enumerate(self._files):
+            frame = _read_chunk(stored).to_pandas(date_as_object=False)
+            yield chunk, apply_market_reference(frame, reference, self.params)
+
+
+def _read_chunk(stored: Path | pa.Table) -> pa.Table:
+    if isinstance(stored, pa.Table):
+        return stored
+    return feather.read_table(stored, memory_map=False)

@@ -1,14 +1,22 @@
 """The monthly scoring job: every account open at the as-of date, scored, explained, written.
 
-Three passes over chunks of customers keep memory bounded by the chunk size:
+Written once over partitions of customers (pipeline/core/executor.py); the local
+engine runs one partition in this process, the Dask engine many on a cluster.
+Three passes, each over chunks of customers within a partition, keep memory
+bounded by the chunk size:
 
-1. features: each chunk's customer features and market reference (cohort.py);
-2. probabilities: the market columns, the calibrated probability, and the
-   drift counts against the training cohort;
-3. reasons and writing: once every probability is known, ranks and bands are
-   global; the top ``scoring.reasons_top_share`` by rank get model reasons
-   (exact LightGBM contributions, the costly part), the rest rule reasons; then
-   the likely cause and play, and the chunk is appended to the output files.
+1. features: each chunk's customer features and market reference (cohort.py); the
+   partitions' references are combined into the cohort's;
+2. probabilities: the market columns, the calibrated probability, and the drift
+   counts against the training cohort; every account's id and probability come
+   back here, where ranks and bands are set for the whole cohort (customer-id
+   order, so ranks and ties are the same however the customers are partitioned);
+3. reasons and rows: the top ``scoring.reasons_top_share`` by rank get model
+   reasons (exact LightGBM contributions, the costly part), the rest rule
+   reasons; then the likely cause and play. In this process each chunk goes
+   straight to the output files; from a cluster each partition's rows come back
+   one partition at a time and are written here, so both engines write the same
+   files, CSV and compact copy included.
 """
 
 from __future__ import annotations
@@ -19,16 +27,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from features.builder.build import combine_market_references
 from models.drift import SCORE
 from pipeline.core.contract import Tables
+from pipeline.core.errors import ChurnError
+from pipeline.core.executor import Executor, InProcessExecutor
 from pipeline.core.params import Params, ScoringParams
+from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.scoring.assemble import VALUE_COLUMN, ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
 from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.output import ScoresWriter
+from pipeline.scoring.playbook import Playbook
 from pipeline.scoring.reasons import Reason, model_reasons, rule_reasons
 from pipeline.scoring.stability import StabilityCounter
 
@@ -84,62 +98,214 @@ def score_cohort(
     writer: ScoresWriter,
     progress: Progress = no_progress,
 ) -> ScoringResult:
-    """Score every account open at ``as_of`` and append the rows to ``writer``, chunk by chunk.
+    """Score every account open at ``as_of`` in this process (:func:`score_partitions`)."""
+    executor = InProcessExecutor()
+    partitioned = partition_tables(tables, executor, 1)
+    return score_partitions(executor, partitioned, as_of, model, causes, params, writer, progress)
+
+
+def score_partitions(
+    executor: Executor,
+    partitioned: PartitionedTables,
+    as_of: pd.Timestamp,
+    model: ScoringModel,
+    causes: CauseFinder,
+    params: Params,
+    writer: ScoresWriter,
+    progress: Progress = no_progress,
+) -> ScoringResult:
+    """Score every account open at ``as_of`` and append the rows to ``writer``.
 
     Args:
-        tables: validated tables (pipeline.data.loader).
+        executor: where the partitions run.
+        partitioned: the validated tables, partitioned by customer.
         as_of: the month end scored (midnight).
         model: the checked model and rule baselines (pipeline.scoring.model).
         causes: the likely-cause finder over the retention playbook.
         params: the run's params (``scoring:``, ``features:``, ``rules:``).
-        writer: where the chunks go (pipeline.scoring.output).
-        progress: called after each chunk of each pass.
+        writer: where the rows go (pipeline.scoring.output).
+        progress: called after each chunk of each pass (after each partition on a cluster).
 
     Returns:
         The counts, score distribution, drift table and timings of the run.
+
+    Raises:
+        ChurnError: no account is open at ``as_of``.
     """
     started = time.perf_counter()
     scoring = params.scoring
-    with ChunkedCohort(tables, as_of, params) as cohort:
-        cohort.build_customer_step(progress)
-        seconds = {"features": time.perf_counter() - started}
-        probability, stability = _probabilities(cohort, model, progress)
-        seconds["probabilities"] = time.perf_counter() - started
-        ranking = rank_cohort(probability, scoring)
-        result = ScoringResult(
-            as_of=as_of,
-            probability=probability,
-            band_counts={name: int((ranking.band == name).sum()) for name in scoring.band_names},
-            explained=int(ranking.explained.sum()),
-            drift=stability.table(scoring.psi_threshold, _profiled(model)),
+    in_tasks = progress if executor.in_process else no_progress
+    shared_model = executor.share(model)
+    cohorts = [
+        executor.submit(_partition_cohort, part, as_of, params, in_tasks)
+        for part in partitioned.parts
+    ]
+    reference = executor.submit(
+        _cohort_reference, [executor.submit(_reference_of, c) for c in cohorts], as_of
+    )
+    scored = [
+        executor.submit(_partition_probabilities, c, reference, shared_model, in_tasks)
+        for c in cohorts
+    ]
+    parts = executor.gather(scored)
+    _whole_pass(progress, executor, "probabilities", len(parts))
+    seconds = {"probabilities": time.perf_counter() - started}
+    rankings = _ranked([part.probability for part in parts], [part.ids for part in parts], scoring)
+    stability = StabilityCounter(model.meta.get("reference") or {})
+    for part in parts:
+        stability.merge(part.stability)
+    result = ScoringResult(
+        as_of=as_of,
+        probability=np.concatenate([r.probability for r in rankings]),
+        band_counts={
+            name: int(sum((r.band == name).sum() for r in rankings)) for name in scoring.band_names
+        },
+        explained=int(sum(r.explained.sum() for r in rankings)),
+        drift=stability.table(scoring.psi_threshold, _profiled(model)),
+    )
+    sink = writer if executor.in_process else None
+    rows = [
+        executor.submit(
+            _partition_rows,
+            cohort,
+            reference,
+            ranking,
+            shared_model,
+            causes.playbook,
+            scoring.reasons_per_account,
+            sink,
+            in_tasks,
         )
-        _explain_and_write(cohort, ranking, model, causes, scoring, writer, result, progress)
+        for cohort, ranking in zip(cohorts, rankings, strict=True)
+    ]
+    for part in executor.results(rows):
+        for scores, compact in part.tables:
+            writer.write(scores)
+            writer.write_compact(compact)
+        result.cause_counts.update(part.cause_counts)
+        result.value_at_risk += part.value_at_risk
+    _whole_pass(progress, executor, "reasons", len(rows))
+    executor.gather([executor.submit(_close, cohort) for cohort in cohorts])
     result.seconds = {**seconds, "total": time.perf_counter() - started}
     return result
 
 
-def _explain_and_write(
+@dataclass
+class PartitionProbabilities:
+    """One partition's account ids, calibrated probabilities and drift counts."""
+
+    ids: np.ndarray
+    probability: np.ndarray
+    stability: StabilityCounter
+
+
+@dataclass
+class PartitionRows:
+    """One partition's written rows (or, when a sink took them, none) and its totals."""
+
+    tables: list[tuple[pa.Table, pa.Table]]
+    cause_counts: Counter
+    value_at_risk: float
+
+
+def _partition_cohort(
+    tables: Tables, as_of: pd.Timestamp, params: Params, progress: Progress
+) -> ChunkedCohort:
+    cohort = ChunkedCohort(tables, as_of, params)
+    cohort.build_customer_step(progress, require_open=False)
+    return cohort
+
+
+def _reference_of(cohort: ChunkedCohort):
+    return cohort.reference
+
+
+def _cohort_reference(references: list, as_of: pd.Timestamp):
+    present = [reference for reference in references if reference is not None]
+    if not present:
+        raise ChurnError(f"no account is open at {as_of.date()}: nothing to score")
+    return present[0] if len(present) == 1 else combine_market_references(present)
+
+
+def _partition_probabilities(
+    cohort: ChunkedCohort, reference, model: ScoringModel, progress: Progress
+) -> PartitionProbabilities:
+    """Return a partition's ids, probabilities (customer order) and drift counts."""
+    stability = StabilityCounter(model.meta.get("reference") or {})
+    ids, probabilities = [], []
+    for chunk, frame in cohort.frames(reference):
+        probability = model.churn_probability(frame)
+        stability.add(frame.assign(**{SCORE: probability}))
+        ids.append(frame["customer_id"].to_numpy(dtype=object))
+        probabilities.append(probability)
+        progress("probabilities", chunk + 1, cohort.n_frames)
+    if not probabilities:
+        return PartitionProbabilities(np.empty(0, object), np.empty(0), stability)
+    return PartitionProbabilities(np.concatenate(ids), np.concatenate(probabilities), stability)
+
+
+def _partition_rows(
     cohort: ChunkedCohort,
+    reference,
     ranking: Ranking,
     model: ScoringModel,
-    causes: CauseFinder,
-    scoring: ScoringParams,
-    writer: ScoresWriter,
-    result: ScoringResult,
+    playbook: Playbook,
+    per_account: int,
+    sink: ScoresWriter | None,
     progress: Progress,
-) -> None:
-    """Third pass: reasons, causes and plays per chunk, appended to the output files."""
+) -> PartitionRows:
+    """Third pass over a partition: reasons, causes and plays per chunk, as output rows."""
+    causes = CauseFinder(playbook)  # one per partition: its answer cache does not travel
+    result = PartitionRows([], Counter(), 0.0)
     offset = 0
-    for chunk, frame in cohort.frames():
+    for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
-        scored = decide_accounts(frame, ranking, rows, model, causes, scoring.reasons_per_account)
-        writer.write(scores_table(scored, scoring.reasons_per_account))
-        writer.write_compact(compact_table(scored))
+        scored = decide_accounts(frame, ranking, rows, model, causes, per_account)
+        tables = (scores_table(scored, per_account), compact_table(scored))
+        if sink is not None:
+            sink.write(tables[0])
+            sink.write_compact(tables[1])
+        else:
+            result.tables.append(tables)
         result.cause_counts.update(scored.cause)
         value = frame[VALUE_COLUMN].to_numpy(dtype=np.float64)
         result.value_at_risk += float(np.nansum(scored.probability * value))
         offset += len(frame)
         progress("reasons", chunk + 1, cohort.n_frames)
+    return result
+
+
+def _close(cohort: ChunkedCohort) -> None:
+    cohort.close()
+
+
+def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: int) -> None:
+    """On a cluster, report a pass once all its partitions are done."""
+    if not executor.in_process:
+        progress(phase, partitions, partitions)
+
+
+def _ranked(
+    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams
+) -> list[Ranking]:
+    """Rank every account in customer-id order; return each partition's share of the ranking."""
+    everyone = np.concatenate(probabilities) if probabilities else np.empty(0)
+    if len(probabilities) == 1:
+        return [rank_cohort(everyone, scoring)]  # one partition is in customer-id order
+    order = np.argsort(np.concatenate(ids).astype(str), kind="stable")
+    ranking = rank_cohort(everyone[order], scoring)
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    bounds = np.cumsum([0, *(len(p) for p in probabilities)])
+    return [
+        Ranking(
+            ranking.probability[position[lo:hi]],
+            ranking.rank[position[lo:hi]],
+            ranking.band[position[lo:hi]],
+            ranking.explained[position[lo:hi]],
+        )
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def _explained_count(scoring: ScoringParams, accounts: int) -> int:
@@ -150,20 +316,6 @@ def _explained_count(scoring: ScoringParams, accounts: int) -> int:
 
 def _profiled(model: ScoringModel) -> set[str]:
     return {*model.feature_columns, SCORE}
-
-
-def _probabilities(
-    cohort: ChunkedCohort, model: ScoringModel, progress: Progress
-) -> tuple[np.ndarray, StabilityCounter]:
-    """Return every account's probability (customer order) and the drift counts."""
-    stability = StabilityCounter(model.meta.get("reference") or {})
-    parts = []
-    for chunk, frame in cohort.frames():
-        probability = model.churn_probability(frame)
-        stability.add(frame.assign(**{SCORE: probability}))
-        parts.append(probability)
-        progress("probabilities", chunk + 1, cohort.n_frames)
-    return np.concatenate(parts) if parts else np.empty(0), stability
 
 
 def decide_accounts(

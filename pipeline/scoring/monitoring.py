@@ -2,9 +2,10 @@
 
 Churn labels arrive months late: a month scored at T is labelled when the data
 reach T + horizon. For every past scoring run (MLflow runs tagged
-``churn.kind=scoring``; the latest one per as-of month), once the data cover its
-label window, the accounts it scored are labelled with the definition its model
-was trained for (:func:`pipeline.cohorts.labels.make_labels`) and the model and the
+``churn.kind=scoring``, the latest one per as-of month, found by
+pipeline/tracking/monitoring_run.py), once the data cover its label window,
+the accounts it scored are labelled with the definition its model was trained for
+(:func:`pipeline.cohorts.labels.make_labels`) and the model and the
 rules are compared by :func:`models.evaluation.compare_models`, so realised
 metrics are defined exactly as in training.
 
@@ -16,18 +17,16 @@ selection metrics stay exact, log loss and Brier score are left out (NaN).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from models.evaluation import compare_models
+from pipeline.cohorts.labels import make_labels
 from pipeline.core.calendar import add_months
 from pipeline.core.contract import Tables
 from pipeline.core.params import EvaluationParams, LabelParams
-from pipeline.tracking.scoring_run import AS_OF_TAG, KIND_TAG, SCORES_DIR, SCORES_FILE
 
 MODEL, RULES = "lightgbm", "rules"
 PROBABILITY_ONLY = ("log_loss", "brier")
@@ -62,59 +61,6 @@ class StoredScore:
         return np.column_stack([1.0 - p, p])
 
 
-def past_scoring_runs(client, experiment: str) -> list[PastScoring]:
-    """Return the latest scoring run of each as-of month in an experiment, oldest month first."""
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        return []
-    runs, token = [], None
-    while True:
-        page = client.search_runs(
-            [found.experiment_id],
-            filter_string=f"tags.`{KIND_TAG}` = 'scoring' and attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1000,
-            page_token=token,
-        )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            break
-    latest: dict[pd.Timestamp, PastScoring] = {}
-    for run in runs:
-        past = _past_scoring(run)
-        if past is not None and past.as_of not in latest:
-            latest[past.as_of] = past
-    return [latest[month] for month in sorted(latest)]
-
-
-def _past_scoring(run) -> PastScoring | None:
-    tags = run.data.tags
-    try:
-        label = LabelParams.model_validate(json.loads(tags["churn.label_params"]))
-        as_of = pd.Timestamp(tags[AS_OF_TAG])
-    except (KeyError, ValueError):
-        return None
-    return PastScoring(
-        run_id=run.info.run_id,
-        as_of=as_of,
-        label=label,
-        model_uri=tags.get("churn.model_uri", ""),
-        model_version=tags.get("churn.model_version", ""),
-    )
-
-
-def stored_scores(run_id: str, scratch: Path) -> pd.DataFrame:
-    """Download a scoring run's compact scores and read them."""
-    import mlflow
-    import pyarrow.parquet as pq
-
-    path = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=f"{SCORES_DIR}/{SCORES_FILE}", dst_path=str(scratch)
-    )
-    return pq.read_table(path).to_pandas(date_as_object=False)
-
-
 def realised_month(
     tables: Tables, past: PastScoring, scores: pd.DataFrame, evaluation: EvaluationParams
 ) -> pd.DataFrame:
@@ -129,8 +75,6 @@ def realised_month(
             rule_probability, rule_alert, total_assets, value_tier).
         evaluation: params ``evaluation:`` (call-list capacity, lift fractions).
     """
-    from pipeline.cohorts.labels import make_labels
-
     labels = make_labels(tables, [past.as_of], past.label)
     cohort = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")
     if not len(cohort):

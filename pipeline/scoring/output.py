@@ -2,7 +2,11 @@
 
 Every file goes to a temporary sibling that is renamed over the target only
 after the last chunk has been written and the file closed, so a crash or a kill
-leaves the previous file (or none) at the target, never a partial one. Columns
+leaves the previous file (or none) at the target, never a partial one. An
+output path that does not end in ``.parquet`` is a dataset folder instead: one
+``part-NNNNN.parquet`` per chunk in a hidden staging folder, published with a
+``_SUCCESS`` marker last (pipeline/data/publish.py), for readers that take
+folders (Spark, Dask, ``pyarrow.dataset``). Columns
 and types are fixed by :func:`scores_schema`, so every chunk writes the same
 schema and reruns on the same inputs write the same bytes.
 """
@@ -19,6 +23,7 @@ import pyarrow.parquet as pq
 
 from models.rules import RULE_FLAGS
 from pipeline.core.atomic import atomic_path
+from pipeline.data.publish import Staging, is_dataset_path, part_name, staged_dataset, write_part
 
 COMPACT_COLUMNS = (
     "customer_id",
@@ -77,7 +82,7 @@ def compact_schema() -> pa.Schema:
 class ScoresWriter:
     """Appends chunks to the scores file, its optional CSV and the compact copy."""
 
-    def __init__(self, parquet: pq.ParquetWriter, csv, compact: pq.ParquetWriter | None):
+    def __init__(self, parquet, csv, compact: pq.ParquetWriter | None):
         self._parquet, self._csv, self._compact = parquet, csv, compact
 
     def write(self, chunk: pa.Table) -> None:
@@ -92,6 +97,19 @@ class ScoresWriter:
             self._compact.write_table(chunk)
 
 
+class _PartsWriter:
+    """Writes each chunk as the next part file of a staging folder (ParquetWriter's interface)."""
+
+    def __init__(self, staging: Staging, schema: pa.Schema):
+        self._staging, self._schema, self._parts, self._rows = staging, schema, 0, 0
+
+    def write_table(self, chunk: pa.Table) -> None:
+        write_part(chunk.cast(self._schema), f"{self._staging.url}/{part_name(self._parts)}")
+        self._parts += 1
+        self._rows += chunk.num_rows
+        self._staging.summary = {"rows": self._rows, "parts": self._parts}
+
+
 @contextmanager
 def scores_writer(
     out: Path, csv: Path | None, compact: Path | None, schema: pa.Schema
@@ -99,13 +117,16 @@ def scores_writer(
     """Open the output files on temporary siblings; rename them into place on success.
 
     Args:
-        out: the scores Parquet file.
+        out: the scores Parquet file, or a dataset folder (:func:`is_dataset_path`).
         csv: an optional CSV export for the CRM (same rows, ``as_of`` as a date).
         compact: an optional Parquet file for the compact scores (logged to MLflow).
         schema: the scores file's schema (:func:`scores_schema`).
     """
     with ExitStack() as stack:
-        parquet = _parquet_writer(stack, stack.enter_context(atomic_path(out)), schema)
+        if is_dataset_path(out):
+            parquet = _PartsWriter(stack.enter_context(staged_dataset(str(out))), schema)
+        else:
+            parquet = _parquet_writer(stack, stack.enter_context(atomic_path(out)), schema)
         csv_writer = None
         if csv is not None:
             csv_temp = stack.enter_context(atomic_path(csv))

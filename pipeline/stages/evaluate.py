@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import joblib
@@ -10,6 +11,8 @@ from rich.console import Console
 
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params
+from pipeline.training.evaluation_outputs import write_evaluation
+from pipeline.training.fit import evaluate_on
 from pipeline.training.outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
 
 console = Console(highlight=False, soft_wrap=True)
@@ -21,9 +24,6 @@ def evaluate_stage(run: Path, params: Params) -> dict:
     Raises:
         ChurnError: the folder is not a training run folder.
     """
-    from pipeline.training.evaluation_outputs import write_evaluation
-    from pipeline.training.fit import evaluate_on
-
     run = Path(run)
     missing = [name for name in (MODELS_FILE, TEST_COHORT) if not (run / name).exists()]
     if missing:
@@ -45,7 +45,5 @@ def evaluate_stage(run: Path, params: Params) -> dict:
 
 
 def _split_description(run: Path) -> str:
-    import json
-
     path = run / "split.json"
     return json.loads(path.read_text())["describe"] if path.exists() else ""

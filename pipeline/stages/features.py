@@ -9,24 +9,29 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from pipeline.cohorts.matrix import feature_matrix, write_feature_dataset
 from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.calendar import to_month_end
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params
-from pipeline.data.loader import load_tables
+from pipeline.data.publish import is_dataset_path
+from pipeline.engine import open_engine
 
 
-def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> pd.DataFrame:
+def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> int:
     """Load ``data``, build every feature at each as-of month end, write ``out`` atomically.
 
     Args:
         data: folder holding the input tables.
         as_of: month ends as text, e.g. ``2023-06-30`` or ``2023-06``.
-        out: the Parquet file to write (a temporary sibling is renamed over it at the end).
-        params: the run's params (``features``, ``rules``, ``validation``).
+        out: the Parquet file to write (a temporary sibling is renamed over it at the end),
+            or a dataset folder when the path does not end in ``.parquet`` (one part per
+            partition, published with ``_SUCCESS`` last).
+        params: the run's params (``features``, ``rules``, ``validation``, ``engine``).
 
     Returns:
-        The feature matrix (features.builder.build.build_feature_matrix).
+        The number of rows written (the rows ``features.builder.build.build_feature_matrix``
+        gives).
 
     Raises:
         ChurnError: no as-of date, or one that is not a month end.
@@ -34,33 +39,35 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> p
     """
     months = _as_of_months(as_of)
     rejected = Path(out).parent / "rejected"
-    local = params.engine.kind == "local"
-    tables = load_tables(data, params, rejected_dir=rejected).tables if local else None
-    started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        matrix = _build(tables, data, months, rejected, params)
+    with open_engine(params.engine) as engine:
+        partitioned = engine.load(data, params, rejected)
+        started = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            shape = ""
+            if is_dataset_path(out):
+                rows = engine.run(
+                    lambda parts: write_feature_dataset(
+                        engine.executor, parts, months, params, out
+                    ),
+                    partitioned,
+                )
+            else:
+                matrix = engine.run(
+                    lambda parts: feature_matrix(engine.executor, parts, months, params),
+                    partitioned,
+                )
+                atomic_write_parquet(matrix, out)
+                rows = len(matrix)
+                shape = f" x {matrix.shape[1]} columns"
     for warning in caught:
         typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)
     seconds = time.perf_counter() - started
-    atomic_write_parquet(matrix, out)
     typer.echo(
-        f"features: {len(matrix):,} rows x {matrix.shape[1]} columns for "
-        f"{len(months)} as-of month(s) in {seconds:.1f} s -> {out}"
+        f"features: {rows:,} rows{shape} for {len(months)} as-of month(s) in {seconds:.1f} s "
+        f"-> {out}"
     )
-    return matrix
-
-
-def _build(tables, data, months, rejected: Path, params: Params) -> pd.DataFrame:
-    """The local builder on loaded tables, or the Dask engine reading ``data`` on its workers."""
-    if tables is not None:
-        from features.builder.build import build_feature_matrix
-
-        return build_feature_matrix(tables, months, params)
-    from pipeline.engine import build_feature_matrix_dask, dask_client
-
-    with dask_client(params.engine) as client:
-        return build_feature_matrix_dask(str(data), months, params, client, rejected_dir=rejected)
+    return rows
 
 
 def _as_of_months(as_of: list[str]) -> list[pd.Timestamp]:

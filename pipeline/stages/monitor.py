@@ -9,7 +9,6 @@ metrics; this stage loads the data, prints the table and logs a monitoring run
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.core.params import Params
+from pipeline.data.loader import load_tables
+from pipeline.scoring.monitoring import realised_month
+from pipeline.tracking.monitoring_run import log_monitoring_run, past_scoring_runs, stored_scores
 
 console = Console(highlight=False, width=120)
 SHOWN = {
@@ -27,8 +29,6 @@ SHOWN = {
     "recall_at_k": "recall@K",
     "recall_at_rule_volume": "recall@rules",
 }
-TABLE_FILE = "realised_performance.csv"
-BATCH = 1000
 
 
 def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
@@ -41,14 +41,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
     Returns:
         One row per completed month and model (lightgbm, rules); empty when none.
     """
-    import mlflow
-
-    from pipeline.data.loader import load_tables
-    from pipeline.scoring.monitoring import past_scoring_runs, realised_month, stored_scores
-    from pipeline.tracking.mlflow_store import tracking_uri
-
-    mlflow.set_tracking_uri(tracking_uri(params.tracking))
-    runs = past_scoring_runs(mlflow.MlflowClient(), params.tracking.experiment)
+    runs = past_scoring_runs(params.tracking)
     if not runs:
         console.print(f"no scoring runs in experiment '{params.tracking.experiment}'")
         return pd.DataFrame()
@@ -67,7 +60,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
             console.print("none of the scored accounts could be labelled")
             return realised
         _print(realised)
-        run_id = _log(realised, data, end, params, Path(scratch))
+        run_id = log_monitoring_run(realised, data, end, params.tracking, Path(scratch))
     console.print(f"MLflow monitoring run {run_id}")
     return realised
 
@@ -96,43 +89,3 @@ def _print(realised: pd.DataFrame) -> None:
 
 def _number(value) -> str:
     return "-" if pd.isna(value) else f"{value:.3f}"
-
-
-def _log(realised: pd.DataFrame, data: Path, end, params: Params, scratch: Path) -> str:
-    import mlflow
-    from mlflow.entities import Metric
-
-    from pipeline.scoring.monitoring import MODEL
-    from pipeline.tracking.mlflow_store import data_fingerprint, data_location, mlflow_run
-
-    tags = {
-        "churn.kind": "monitoring",
-        "churn.observation_end": end.date().isoformat(),
-        "data_dir": data_location(data),
-        "data_fingerprint": data_fingerprint(data),
-    }
-    numeric = realised.select_dtypes("number").columns
-    metric_columns = [c for c in numeric if c not in ("scored", "labelled")]
-    path = scratch / TABLE_FILE
-    realised.to_csv(path, index=False)
-    with mlflow_run(params.tracking, f"monitor {end:%Y-%m}", tags) as run:
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(f"{row['model']}.{name}", float(row[name]), now, _step(row["as_of"]))
-            for _, row in realised.iterrows()
-            for name in metric_columns
-            if pd.notna(row[name])
-        ]
-        client = mlflow.MlflowClient()
-        for start in range(0, len(metrics), BATCH):  # MLflow takes 1,000 metrics per call
-            client.log_batch(run.info.run_id, metrics=metrics[start : start + BATCH])
-        mlflow.log_artifact(str(path))
-        mlflow.set_tag(
-            "churn.months",
-            ",".join(str(m.date()) for m in realised.loc[realised["model"] == MODEL, "as_of"]),
-        )
-    return run.info.run_id
-
-
-def _step(as_of: pd.Timestamp) -> int:
-    return as_of.year * 100 + as_of.month

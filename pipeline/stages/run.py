@@ -6,16 +6,20 @@ from pathlib import Path
 
 from rich.console import Console
 
+from pipeline.cohorts.snapshots import snapshot_months
 from pipeline.core.contract import SCHEMAS
-from pipeline.core.params import Params
+from pipeline.core.params import Params, SnapshotParams
+from pipeline.data.loader import load_tables
+from pipeline.data.reader import find_table_file
+from pipeline.stages.generate import generate_stage
+from pipeline.stages.labels import label_base_rates, render_base_rates
+from pipeline.stages.train import train_on_tables
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 def has_required_tables(folder: Path) -> bool:
     """Return whether a folder holds every required table of the contract."""
-    from pipeline.data.loader import find_table_file
-
     return folder.is_dir() and all(
         find_table_file(folder, name) is not None
         for name, schema in SCHEMAS.items()
@@ -25,13 +29,6 @@ def has_required_tables(folder: Path) -> bool:
 
 def run_stage(data: Path | None, out: Path, params: Params) -> dict:
     """Generate demo data when the folder is empty, validate, report labels, train, evaluate."""
-    from pipeline.cohorts.snapshots import snapshot_months
-    from pipeline.core.params import SnapshotParams
-    from pipeline.data.loader import load_tables
-    from pipeline.stages.generate import generate_stage
-    from pipeline.stages.labels import label_base_rates, render_base_rates
-    from pipeline.stages.train import train_on_tables
-
     folder = Path(data) if data is not None else Path(params.data.dir)
     if not has_required_tables(folder):
         demo = params.data.demo

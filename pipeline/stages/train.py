@@ -1,6 +1,7 @@
 """`churn train`: fit the three models out of time, compare them, track and register.
 
-Wiring only: every computation lives in features/, models/ and pipeline/ modules.
+Wiring only: the engine runs the training flow (pipeline/training/fit.py) over its
+partitions; every computation lives in features/, models/ and pipeline/ modules.
 """
 
 from __future__ import annotations
@@ -10,60 +11,60 @@ from pathlib import Path
 
 from rich.console import Console
 
+from features.builder.registry import model_feature_columns
+from features.builder.version import builder_version
+from pipeline.core.contract import Tables
 from pipeline.core.params import Params
+from pipeline.data.partitions import PartitionedTables
+from pipeline.engine import Engine, open_engine
+from pipeline.tracking.mlflow_store import mlflow_ui_hint
+from pipeline.tracking.training_run import track_training_run
+from pipeline.training.fit import evaluate_models, train_models
+from pipeline.training.outputs import write_training_outputs
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 def train_stage(data: Path, out: Path, params: Params) -> dict:
-    """Validate the inputs, then train, evaluate and track (see :func:`train_on_tables`)."""
-    from pipeline.data.loader import load_tables
+    """Validate the inputs, then train, evaluate and track (see :func:`train_partitioned`)."""
+    with open_engine(params.engine) as engine:
+        partitioned = engine.load(data, params, rejected_dir=Path(out) / "rejected")
+        console.print(partitioned.report.render())
+        return train_partitioned(engine, partitioned, data, Path(out), params)
 
-    loaded = load_tables(data, params, rejected_dir=Path(out) / "rejected")
-    console.print(loaded.report.render())
-    return train_on_tables(loaded.tables, data, Path(out), params)
 
-
-def train_on_tables(tables, data: Path, out: Path, params: Params) -> dict:
+def train_on_tables(tables: Tables, data: Path, out: Path, params: Params) -> dict:
     """Train, evaluate and track on validated tables; return the metrics.json tree."""
-    from features import FEATURE_BUILDER_VERSION
-    from features.builder.registry import model_feature_columns
-    from pipeline.cohorts.cohorts import build_cohorts
-    from pipeline.tracking.training_run import track_training_run
-    from pipeline.training.fit import evaluate_models, fit_models
-    from pipeline.training.outputs import write_training_outputs
+    with open_engine(params.engine) as engine:
+        return train_partitioned(engine, engine.partition(tables), data, Path(out), params)
 
+
+def train_partitioned(
+    engine: Engine, partitioned: PartitionedTables, data: Path, out: Path, params: Params
+) -> dict:
+    """Train on the engine's partitions, evaluate, write the run folder and track the run."""
     started = time.perf_counter()
     columns = model_feature_columns()
-    if params.engine.kind == "dask":
-        from pipeline.engine import dask_client, train_models_dask
-
-        with dask_client(params.engine) as client:
-            cohorts, fitted = train_models_dask(tables, columns, params, client, console)
-        console.print(cohorts.split.describe())
-    else:
-        cohorts = build_cohorts(tables, params)
-        console.print(cohorts.split.describe())
-        fitted = fit_models(cohorts, columns, params, console)
+    cohorts, fitted = engine.run(
+        lambda parts: train_models(engine.executor, parts, columns, params, console), partitioned
+    )
     evaluation = evaluate_models(fitted, cohorts, columns, params)
     outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
     tracked = track_training_run(
         data,
-        Path(out),
+        out,
         fitted,
         cohorts,
         evaluation,
         outputs,
         params,
-        feature_builder_version=FEATURE_BUILDER_VERSION,
+        feature_builder_version=builder_version(),
     )
     _print_summary(evaluation.metrics, outputs, tracked, params, time.perf_counter() - started)
     return evaluation.metrics
 
 
 def _print_summary(metrics: dict, outputs, tracked, params: Params, seconds: float) -> None:
-    from pipeline.tracking.mlflow_store import mlflow_ui_hint
-
     metric = params.evaluation.champion_metric
     models = metrics["models"]
     console.print(

@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import fsspec
+import mlflow
+
 from pipeline.core.params import TrackingParams
+from pipeline.data.reader import is_url
 
 _QUIET_LOGGERS = (
     "mlflow.models.model",
@@ -35,8 +39,6 @@ def tracking_uri(tracking: TrackingParams) -> str:
 @contextmanager
 def mlflow_run(tracking: TrackingParams, run_name: str, tags: dict[str, str]) -> Iterator:
     """Open an MLflow run in the configured experiment and yield it."""
-    import mlflow
-
     quiet_mlflow()
     mlflow.set_tracking_uri(tracking_uri(tracking))
     mlflow.set_experiment(tracking.experiment)
@@ -49,11 +51,6 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def is_url(data: Path | str) -> bool:
-    """Return whether an input location is an fsspec URL (``s3://``, ``file://``...)."""
-    return isinstance(data, str) and "://" in data
 
 
 def data_location(data: Path | str) -> str:
@@ -82,8 +79,6 @@ def data_fingerprint(data_dir: Path | str) -> str:
 
 
 def _remote_fingerprint(url: str) -> str:
-    import fsspec
-
     fs, root = fsspec.core.url_to_fs(url)
     digest = hashlib.sha256()
     for path, info in sorted(fs.find(root, detail=True).items()):

@@ -8,9 +8,13 @@ passed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
 
 from pipeline.core.params import Params
 from pipeline.scoring.job import ScoringResult
@@ -42,9 +46,6 @@ def model_version(uri: str) -> str:
         return ""
     reference = uri.removeprefix("models:/")
     if "@" in reference:
-        import mlflow
-        from mlflow.exceptions import MlflowException
-
         name, alias = reference.split("@", 1)
         try:
             return str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
@@ -72,8 +73,6 @@ def scoring_tags(model: ScoringModel, model_uri: str, data: Path, as_of) -> dict
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True, default=str)
 
 
@@ -100,10 +99,9 @@ def log_scoring_run(
     params: Params,
 ) -> str:
     """Log the scoring run; return its MLflow run id."""
-    import mlflow
-
     tags = scoring_tags(model, model_uri, data, result.as_of)
     tags["churn.output"] = str(files.scores.resolve())
+    tags["churn.engine"] = params.engine.kind
     with mlflow_run(params.tracking, f"score {result.as_of:%Y-%m}", tags) as run:
         flat = {k: str(v) for k, v in params.flat().items() if k.startswith("scoring.")}
         mlflow.log_params(flat)

@@ -10,10 +10,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from pipeline.core.atomic import atomic_path, atomic_write_parquet, atomic_write_text
 from pipeline.core.params import Params
+from pipeline.training.plots import evaluation_figures
+from pipeline.training.report import render_report
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -22,8 +25,6 @@ CONTRIBUTION_SAMPLE = 5_000  # rows explained for the importance plot (exact SHA
 
 def build_figures(models: dict[str, Any], cohort: pd.DataFrame, seed: int) -> dict:
     """Return the ROC, PR, gain, calibration and importance figures for the test cohort."""
-    from pipeline.training.plots import evaluation_figures
-
     y = cohort["label"].to_numpy()
     scores = {name: model.predict_proba(cohort)[:, 1] for name, model in models.items()}
     sample = cohort.sample(min(len(cohort), CONTRIBUTION_SAMPLE), random_state=seed)
@@ -46,8 +47,6 @@ def write_evaluation(
     split_description: str,
 ) -> Path:
     """Write metrics.json, test_scores.parquet, plots/*.png and report.html into a run folder."""
-    from pipeline.training.report import render_report
-
     write_json(evaluation.metrics, run / METRICS_FILE)
     atomic_write_parquet(evaluation.comparison.scores, run / "test_scores.parquet")
     figures = build_figures(models, cohort, params.model.seed)
@@ -71,8 +70,6 @@ def write_evaluation(
 
 
 def _write_figures(figures: dict, folder: Path) -> None:
-    import matplotlib.pyplot as plt
-
     folder.mkdir(parents=True, exist_ok=True)
     for name, figure in figures.items():
         with atomic_path(folder / f"{name}.png") as temp:

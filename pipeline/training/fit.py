@@ -1,4 +1,13 @@
-"""Fit the three models on the training months and compare them on the test months."""
+"""Fit the three models on the training months and compare them on the test months.
+
+:func:`train_models` is the training flow over partitions (pipeline/core/executor.py):
+when the training and validation months fit this machine (the executor's
+``gather_max_rows``; no limit in process), the cohorts are gathered and
+:func:`fit_models` trains exactly as on one machine. Above that, LightGBM trains
+where the partitions live (the Dask engine's ``lightgbm.dask``) and the rule
+baseline and the logistic reference train on a seeded sample of at most
+``gather_max_rows`` rows per part, which is also what the returned cohorts hold.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +21,16 @@ from models.evaluation import Comparison, compare_models
 from models.lightgbm_model import ChurnLightGBM
 from models.logistic import ChurnLogistic
 from models.rules import RuleBaseline
-from pipeline.cohorts.cohorts import Cohorts
+from pipeline.cohorts.cohorts import (
+    Cohorts,
+    gather_cohorts,
+    partitioned_cohorts,
+    sampled_cohorts,
+)
+from pipeline.core.errors import ChurnError
+from pipeline.core.executor import Executor
 from pipeline.core.params import Params
+from pipeline.data.partitions import PartitionedTables
 
 
 @dataclass
@@ -41,6 +58,73 @@ class Evaluation:
 
     comparison: Comparison
     metrics: dict[str, Any]
+
+
+def train_models(
+    executor: Executor,
+    partitioned: PartitionedTables,
+    columns: Sequence[str],
+    params: Params,
+    console,
+) -> tuple[Cohorts, FittedModels]:
+    """Build the cohorts over the partitions and fit the three models.
+
+    Args:
+        executor: where the partitions run.
+        partitioned: the validated tables, partitioned by customer.
+        columns: the model's feature columns.
+        params: the run's params.
+        console: a rich console (or anything with ``print``) for the run's log.
+
+    Returns:
+        ``(cohorts, fitted)``: the cohorts here (whole, or sampled above the executor's
+        ``gather_max_rows``) and the fitted models.
+
+    Raises:
+        ChurnError: a part holds a single class, or ``model.search`` is asked for on
+            cohorts too large to gather.
+    """
+    distributed = partitioned_cohorts(executor, partitioned, params)
+    limit = executor.gather_max_rows
+    if limit is not None:
+        console.print(training_choice(distributed.fit_rows, limit))
+    if limit is None or distributed.fit_rows <= limit:
+        cohorts = gather_cohorts(executor, distributed)
+        console.print(cohorts.split.describe())
+        return cohorts, fit_models(cohorts, columns, params, console)
+    if params.model.search.enabled:
+        raise ChurnError(
+            "model.search needs the training matrix on one machine: "
+            f"raise engine.gather_max_rows above {distributed.fit_rows:,}"
+        )
+    lightgbm = executor.fit_lightgbm(distributed, columns, params.model)
+    cohorts = sampled_cohorts(executor, distributed, limit, params.model.seed)
+    console.print(cohorts.split.describe())
+    train, valid = cohorts.train, cohorts.validation
+    rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
+    logistic = ChurnLogistic(params.model, columns).fit(
+        train, train["label"], valid, valid["label"]
+    )
+    console.print(
+        f"fitted LightGBM on {distributed.rows['train']:,} training rows where they live "
+        f"(stopped at {lightgbm.best_iteration_} trees); rules and logistic on "
+        f"{len(train):,} sampled rows"
+    )
+    models = {"lightgbm": lightgbm, "rules": rules, "logistic": logistic}
+    return cohorts, FittedModels(models, lightgbm_params=params.model.lightgbm.model_dump())
+
+
+def training_choice(rows: int, gather_max_rows: int) -> str:
+    """Return the log line saying where LightGBM trains, and why."""
+    if rows <= gather_max_rows:
+        return (
+            f"training: {rows:,} training + validation rows <= engine.gather_max_rows "
+            f"({gather_max_rows:,}): gathered to the client, trained as the local engine"
+        )
+    return (
+        f"training: {rows:,} training + validation rows > engine.gather_max_rows "
+        f"({gather_max_rows:,}): LightGBM trains on the cluster with lightgbm.dask"
+    )
 
 
 def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console) -> FittedModels:

@@ -3,10 +3,11 @@
 import pandas as pd
 import pytest
 
-from pipeline.cohorts.snapshots import first_data_month, observation_end, snapshot_months
+from pipeline.cohorts.snapshots import first_data_month, snapshot_months
 from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
 from pipeline.core.params import LabelParams, SnapshotParams
 from pipeline.data.loader import tables_from_frames
+from pipeline.data.observation import observation_end
 
 
 def ts(values) -> pd.Series:

@@ -8,11 +8,11 @@ import pytest
 from pipeline.core.contract import SCHEMAS
 from pipeline.core.errors import DataContractError
 from pipeline.data import reader as io
-from pipeline.data.loader import find_table_file, read_table_file
+from pipeline.data.reader import find_table_file, read_table_file
 
 
 def loader_frame(folder, table):
-    return read_table_file(table, find_table_file(folder, table), SCHEMAS[table])
+    return read_table_file(table, find_table_file(folder, table))
 
 
 @pytest.mark.parametrize("table", list(SCHEMAS))

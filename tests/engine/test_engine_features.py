@@ -14,21 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from engine_helpers import dask_feature_dataset, dask_features
 
 from features.builder.build import build_feature_matrix
+from pipeline.cohorts.matrix import feature_partitions, gather_frames
 from pipeline.core.errors import DataContractError
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
 from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import customer_partitions
+from pipeline.data.publish import read_dataset
 from pipeline.data.validation import UNKNOWN_CUSTOMER
-from pipeline.engine import build_feature_matrix_dask, dask_client, read_dataset
-from pipeline.engine.dask_cluster import PARTITIONS_PER_WORKER, partition_count
-from pipeline.engine.dask_features import (
-    feature_partitions,
-    gather_frames,
-    write_feature_dataset_dask,
-)
+from pipeline.engine.dask_cluster import PARTITIONS_PER_WORKER, dask_client, partition_count
+from pipeline.engine.dask_engine import DaskExecutor
 
 AS_OF = [pd.Timestamp("2021-12-31"), pd.Timestamp("2022-06-30"), pd.Timestamp("2022-09-30")]
 
@@ -49,14 +47,14 @@ def test_workers_hash_customers_as_the_client_does(client):
 
 
 def test_features_from_client_tables_equal_local_to_the_bit(client, tables, params, local_features):
-    matrix = build_feature_matrix_dask(tables, AS_OF, params, client)
+    matrix = dask_features(tables, AS_OF, params, client)
     pd.testing.assert_frame_equal(matrix, local_features, check_exact=True)
 
 
 def test_features_read_by_workers_from_split_files_equal_local(
     client, split_demo_data, params, local_features
 ):
-    matrix = build_feature_matrix_dask(f"file://{split_demo_data}", AS_OF, params, client)
+    matrix = dask_features(f"file://{split_demo_data}", AS_OF, params, client)
     pd.testing.assert_frame_equal(matrix, local_features, check_exact=True)
 
 
@@ -64,7 +62,7 @@ def test_feature_dataset_published_by_the_workers_holds_the_local_rows(
     client, split_demo_data, params, local_features, tmp_path
 ):
     out = tmp_path / "features"
-    rows = write_feature_dataset_dask(str(split_demo_data), AS_OF, params, client, out)
+    rows = dask_feature_dataset(str(split_demo_data), AS_OF, params, client, out)
     assert rows == len(local_features)
     assert len(list(out.glob("part-*.parquet"))) == 6 and (out / "_SUCCESS").exists()
     dataset = read_dataset(str(out)).sort_values(["as_of", "customer_id"], ignore_index=True)
@@ -76,7 +74,9 @@ def test_feature_dataset_published_by_the_workers_holds_the_local_rows(
 
 def test_worker_read_reports_the_loader_counts(client, split_demo_data, params, tables):
     local = load_tables(split_demo_data, Params(), None).report
-    partitioned = load_partitions(str(split_demo_data), params, client, 6)
+    partitioned = load_partitions(
+        str(split_demo_data), params, DaskExecutor(client, params.engine.retries), 6
+    )
     assert partitioned.observation_end == tables.observation_end
     for name, table in local.tables.items():
         mine = partitioned.report.tables[name]
@@ -110,9 +110,9 @@ def test_worker_read_applies_the_rejected_share_to_the_whole_table(client, param
     params.validation.max_rejected_share = 0.2
     # C9's trade is 1 of 4 rows (25%) however the partitions cut the table.
     with pytest.raises(DataContractError, match="trades.*1 of 4 rows"):
-        load_partitions(str(data), params, client, 1)
+        load_partitions(str(data), params, DaskExecutor(client, params.engine.retries), 1)
     params.validation.max_rejected_share = 0.3
-    loaded = load_partitions(str(data), params, client, 1)
+    loaded = load_partitions(str(data), params, DaskExecutor(client, params.engine.retries), 1)
     assert loaded.report.tables["trades"].rejected_by_rule == {UNKNOWN_CUSTOMER: 1}
 
 
@@ -127,7 +127,7 @@ def test_partition_with_customers_but_no_trades_is_refused_clearly(client, param
     # The first partition count that leaves C3 (no trades) alone in its partition.
     n = next(n for n in range(2, 64) if c3_alone(n))
     with pytest.raises(DataContractError, match="no trades rows.*engine.partitions"):
-        load_partitions(str(data), params, client, n)
+        load_partitions(str(data), params, DaskExecutor(client, params.engine.retries), n)
 
 
 def _kill_a_worker_running(client, function_name: str, timeout: float = 60.0) -> str:
@@ -149,10 +149,13 @@ def test_worker_killed_during_the_feature_step_is_retried(client, split_demo_dat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = build_feature_matrix(tables, months, params)
-    partitioned = load_partitions(str(split_demo_data), params, client, 6)
-    futures = feature_partitions(partitioned, months, params, client)
+    partitioned = load_partitions(
+        str(split_demo_data), params, DaskExecutor(client, params.engine.retries), 6
+    )
+    executor = DaskExecutor(client, params.engine.retries)
+    futures = feature_partitions(executor, partitioned, months, params)
     killed = _kill_a_worker_running(client, "quiet_customer_features")
-    result = gather_frames(futures, client)
+    result = gather_frames(executor, futures)
     pd.testing.assert_frame_equal(result, expected, check_exact=True)
     client.wait_for_workers(2, timeout=60)
     assert killed  # the Nanny restarted it; the cluster is whole for the next tests
@@ -164,7 +167,7 @@ def test_worker_killed_while_building_from_client_tables_is_rescattered(client, 
         warnings.simplefilter("ignore")
         expected = build_feature_matrix(tables, months, params)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(build_feature_matrix_dask, tables, months, params, client)
+        running = pool.submit(dask_features, tables, months, params, client)
         _kill_a_worker_running(client, "quiet_customer_features")
         result = running.result(timeout=120)
     pd.testing.assert_frame_equal(result, expected, check_exact=True)

@@ -1,5 +1,6 @@
 """Scoring on a two-worker LocalCluster: the local job's rows, published whole or not at all."""
 
+import os
 import subprocess
 import sys
 import time
@@ -10,17 +11,43 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from engine_helpers import dask_score
 
 from features.builder.build import build_feature_matrix
 from features.builder.registry import model_feature_columns
 from models.lightgbm_model import ChurnLightGBM
 from pipeline.cohorts.cohorts import build_cohorts
 from pipeline.core.params import Params
-from pipeline.engine import read_dataset, score_dask
-from pipeline.engine.dask_scoring import ExplainedRows
+from pipeline.data.publish import read_dataset
 from pipeline.scoring.bands import risk_ranks
 
 SCORED = pd.Timestamp("2022-09-30")
+HERE = Path(__file__).resolve().parent
+
+
+def scoring_model_of(model, params, meta=None):
+    from models.rules import RuleBaseline
+    from pipeline.scoring.model import ScoringModel
+
+    return ScoringModel(
+        churn=model,
+        meta=meta or {},
+        source="test",
+        rules=RuleBaseline(params.rules.weights, params.rules.levels),
+        fitted_rules=None,
+    )
+
+
+def cause_finder():
+    from pipeline.scoring.causes import CauseFinder
+    from pipeline.scoring.playbook import load_playbook
+
+    return CauseFinder(load_playbook(None, model_feature_columns()))
+
+
+def score_dask(tables, as_of, model, params, client, out, reference=None):
+    scoring = scoring_model_of(model, params, {"reference": reference} if reference else None)
+    return dask_score(tables, as_of, scoring, cause_finder(), params, client, out)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +98,7 @@ def test_full_scores_rows_equal_the_local_scoring_job(client, tables, params, mo
         warnings.simplefilter("ignore")
         with scores_writer(local_file, None, None, scores_schema(per_account)) as writer:
             score_cohort(tables, SCORED, scoring, causes, params, writer)
-    rows = ExplainedRows(scoring, causes.playbook, per_account)
-    score_dask(tables, SCORED, model, params, client, str(tmp_path / "dask"), partition_rows=rows)
+    dask_score(tables, SCORED, scoring, causes, params, client, str(tmp_path / "dask"))
     local = pd.read_parquet(local_file).sort_values("customer_id", ignore_index=True)
     distributed = read_dataset(str(tmp_path / "dask")).sort_values("customer_id", ignore_index=True)
     assert list(distributed.columns) == list(local.columns)
@@ -87,22 +113,27 @@ import sys, time
 import joblib
 import pandas as pd
 from distributed import Client
-from pipeline.engine.dask_scoring import probability_rows, score_dask
+from engine_helpers import dask_score
+from test_engine_scoring import cause_finder, scoring_model_of
+import pipeline.scoring.output as output
 from pipeline.core.params import Params
 
+written = output.write_part
 
-def slow_rows(features, probability, ranking):
+
+def slow_part(table, url):
     time.sleep(1.5)
-    return probability_rows(features, probability, ranking)
+    return written(table, url)
 
 
 if __name__ == "__main__":
+    output.write_part = slow_part  # parts are written here, one every 1.5 s
     scheduler, data, model_path, out = sys.argv[1:5]
     params = Params()
     params.engine.partitions = 6
+    model = scoring_model_of(joblib.load(model_path), params)
     with Client(scheduler) as client:
-        score_dask(data, pd.Timestamp("2022-09-30"), joblib.load(model_path), params, client,
-                   out, partition_rows=slow_rows)
+        dask_score(data, pd.Timestamp("2022-09-30"), model, cause_finder(), params, client, out)
 """
 
 
@@ -130,7 +161,10 @@ def test_job_killed_midway_leaves_the_previous_dataset_published(
     args = [str(split_demo_data), str(tmp_path / "model.joblib"), str(out)]
     with open(tmp_path / "job.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, str(script), scheduler, *args], stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, str(script), scheduler, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])},
         )
         try:
             _wait_for_a_staged_part(tmp_path, process)
@@ -155,9 +189,10 @@ def test_drift_counted_on_partitions_equals_the_local_drift_table(
         features = build_feature_matrix(tables, [SCORED], params)
     cohort = features.assign(**{SCORE: model.predict_proba(features)[:, 1]})
     expected = drift_table(reference, cohort, 0.2).set_index("column").sort_index()
+    params.scoring.psi_threshold = 0.2
     result = score_dask(
         tables, SCORED, model, params, client, str(tmp_path / "s"), reference=reference
     )
-    got = result.stability.table(0.2).set_index("column").sort_index()
+    got = result.drift.set_index("column").sort_index()
     np.testing.assert_allclose(got["psi"], expected["psi"], rtol=0, atol=1e-9)
     assert got["drifted"].tolist() == expected["drifted"].tolist()

@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from engine_helpers import dask_train
 from rich.console import Console
 
 from features.builder.registry import model_feature_columns
 from pipeline.cohorts.cohorts import build_cohorts
-from pipeline.engine.dask_training import train_models_dask
 from pipeline.training.fit import fit_models
 
 
@@ -20,7 +20,7 @@ def test_training_gathers_a_small_matrix_and_equals_local(client, tables, params
         warnings.simplefilter("ignore")
         local = build_cohorts(tables, params)
         expected = fit_models(local, columns, params, Console(file=io.StringIO()))
-        cohorts, fitted = train_models_dask(tables, columns, params, client, Console(file=log))
+        cohorts, fitted = dask_train(tables, columns, params, client, Console(file=log))
     assert "gathered to the client" in log.getvalue()
     for part in ("train", "validation", "test"):
         pd.testing.assert_frame_equal(
@@ -39,7 +39,7 @@ def test_training_above_the_gather_limit_uses_lightgbm_dask(client, tables, para
     log = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cohorts, fitted = train_models_dask(tables, columns, params, client, Console(file=log))
+        cohorts, fitted = dask_train(tables, columns, params, client, Console(file=log))
     assert "lightgbm.dask" in log.getvalue()
     model = fitted.lightgbm
     assert 1 <= model.best_iteration_ <= 20

@@ -277,10 +277,10 @@ def test_the_default_model_is_the_registry_champion(demo_data, model_folder, dem
 def test_dask_engine_publishes_the_same_rows_with_drift_and_a_run(
     scored, demo_data, model_folder, tracking, tmp_path
 ):
-    from pipeline.engine import read_dataset
+    from pipeline.data.publish import read_dataset
 
     _, _, local = scored
-    out = tmp_path / "scores.parquet"
+    out = tmp_path / "scores"  # a dataset folder: parts published with _SUCCESS last
     result = churn_score(
         demo_data, out, model_folder, tracking, "engine.kind=dask", "engine.partitions=3"
     )
@@ -298,7 +298,7 @@ def test_dask_engine_publishes_the_same_rows_with_drift_and_a_run(
     mlflow.set_tracking_uri(tracking)
     runs = mlflow.search_runs(
         search_all_experiments=True,
-        filter_string="tags.`churn.kind` = 'scoring-dask'",
+        filter_string="tags.`churn.engine` = 'dask'",
         output_format="list",
     )
     assert len(runs) == 1

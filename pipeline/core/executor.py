@@ -1,0 +1,96 @@
+"""How partitions of customers run: the executor every command's work is written against.
+
+Each command's work is written once, as functions over one partition of
+customers plus a few cross-customer reductions (pipeline/cohorts/matrix.py,
+pipeline/cohorts/cohorts.py, pipeline/scoring/job.py). An executor decides
+only where those functions run: :class:`InProcessExecutor` calls them at once
+in this process (the local engine); the Dask engine (pipeline/engine/dask.py)
+submits them as tasks to a cluster. Work code sees handles, never values: it
+passes handles on to further calls and turns them into values with
+:meth:`Executor.gather` or :meth:`Executor.results` only where a reduction
+needs them on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    """Runs functions over partitions and brings their results back."""
+
+    in_process: bool
+    """True when functions run in this process (callbacks such as progress bars may travel)."""
+
+    gather_max_rows: int | None
+    """Most training rows gathered to this machine; None: everything is here already."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the values of any handles among ``args``; return a handle of its result."""
+
+    def share(self, value: Any) -> Any:
+        """Return a handle of a small ``value`` (a model, a reference) that every task can read."""
+
+    def scatter(self, values: Sequence[Any]) -> list[Any]:
+        """Hand large values (partitions of tables) to the executor; return their handles."""
+
+    def gather(self, handles: Sequence[Any]) -> list[Any]:
+        """Return the values of ``handles``, in order."""
+
+    def results(self, handles: Sequence[Any]) -> Iterator[Any]:
+        """Yield the values of ``handles`` one at a time, in order, releasing each."""
+
+    def fit_lightgbm(self, cohorts: Any, columns: Sequence[str], model: Any) -> Any:
+        """Train LightGBM where the partitions live (executors holding too much to gather)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """The handle of a value computed in this process."""
+
+    value: Any
+
+
+def _value(argument: Any) -> Any:
+    """Replace handles by their values, also inside lists, tuples and dicts (as Dask does)."""
+    if isinstance(argument, Done):
+        return argument.value
+    if isinstance(argument, list | tuple):
+        return type(argument)(_value(item) for item in argument)
+    if isinstance(argument, dict):
+        return {key: _value(item) for key, item in argument.items()}
+    return argument
+
+
+class InProcessExecutor:
+    """Calls every function at once, in this process: the local engine's executor."""
+
+    in_process = True
+    gather_max_rows = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Done:
+        """Call ``fn`` now on the values of its arguments."""
+        return Done(fn(*_value(args), **_value(kwargs)))
+
+    def share(self, value: Any) -> Done:
+        """Return ``value`` as a handle."""
+        return Done(value)
+
+    def scatter(self, values: Sequence[Any]) -> list[Done]:
+        """Return each value as a handle."""
+        return [Done(value) for value in values]
+
+    def gather(self, handles: Sequence[Done]) -> list[Any]:
+        """Return the values of ``handles``."""
+        return [handle.value for handle in handles]
+
+    def results(self, handles: Iterable[Done]) -> Iterator[Any]:
+        """Yield the values of ``handles`` in order."""
+        for handle in handles:
+            yield handle.value
+
+    def fit_lightgbm(self, cohorts: Any, columns: Sequence[str], model: Any) -> Any:
+        """Never needed: everything is in this process, so training gathers the cohorts."""
+        raise NotImplementedError("the in-process executor trains on gathered cohorts")
