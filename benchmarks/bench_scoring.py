@@ -79,7 +79,9 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
     train = matrix[matrix["as_of"].isin(months[:4])]
     valid = matrix[matrix["as_of"].isin(months[4:])]
     columns = model_feature_columns()
-    model = ChurnLightGBM(params.model, columns).fit(train, train["label"], valid, valid["label"])
+    model = ChurnLightGBM.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
+    )
     meta = {
         "feature_columns": columns,
         "feature_builder_version": builder_version(),

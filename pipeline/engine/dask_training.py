@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import calibration_report, fit_calibrator
-from models.lightgbm_model import ChurnLightGBM, feature_frame
+from models.lightgbm_model import ChurnLightGBM, classifier_settings, feature_frame
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import ModelParams, Params
@@ -88,8 +88,8 @@ def _train(tables: Tables, columns: Sequence[str], params: Params, client, conso
     cohorts = sampled_cohorts(distributed, limit, params.model.seed, client)
     train, valid = cohorts.train, cohorts.validation
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
-    logistic = ChurnLogistic(params.model, columns).fit(
-        train, train["label"], valid, valid["label"]
+    logistic = ChurnLogistic.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
     )
     console.print(
         f"fitted LightGBM on {distributed.rows['train']:,} training rows on the cluster "
@@ -121,8 +121,8 @@ def fit_lightgbm_dask(
 
     X, y = _dask_part(cohorts, "train", columns, client)
     X_valid, y_valid = _dask_part(cohorts, "validation", columns, client)
-    template = ChurnLightGBM(model, columns)
-    settings = template.classifier(y.compute().to_numpy()).get_params()
+    template = ChurnLightGBM.from_params(model, columns)
+    settings = classifier_settings(template, y.compute().to_numpy())
     settings.pop("n_jobs", None)
     estimator = DaskLGBMClassifier(client=client, **settings)
     estimator.fit(X, y, eval_set=[(X_valid, y_valid)], eval_names=["validation"])
@@ -139,7 +139,7 @@ def fit_lightgbm_dask(
         params=model,
     )
     fitted.calibration_report_ = calibration_report(raw, labels, calibrator)
-    fitted.scale_pos_weight_ = template.scale_pos_weight_
+    fitted.scale_pos_weight_ = settings.get("scale_pos_weight")
     return fitted
 
 

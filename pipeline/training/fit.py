@@ -68,11 +68,12 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
             f"search: {len(trials)} trials, best validation PR-AUC {result.best_value:.4f}"
         )
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
-    lightgbm = ChurnLightGBM(model_params, columns).fit(
-        train, train["label"], valid, valid["label"]
+    validation = (valid, valid["label"])
+    lightgbm = ChurnLightGBM.from_params(model_params, columns).fit(
+        train, train["label"], eval_set=validation
     )
-    logistic = ChurnLogistic(model_params, columns).fit(
-        train, train["label"], valid, valid["label"]
+    logistic = ChurnLogistic.from_params(model_params, columns).fit(
+        train, train["label"], eval_set=validation
     )
     console.print(
         f"fitted on {len(train):,} training rows; LightGBM stopped at "

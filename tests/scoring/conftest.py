@@ -41,7 +41,9 @@ def model_folder(demo_matrix, tmp_path_factory) -> Path:
     columns = model_feature_columns()
     train = demo_matrix[demo_matrix["as_of"].isin(pd.DatetimeIndex(TRAIN_MONTHS))]
     valid = demo_matrix[demo_matrix["as_of"].isin(pd.DatetimeIndex(VALID_MONTHS))]
-    model = ChurnLightGBM(params.model, columns).fit(train, train["label"], valid, valid["label"])
+    model = ChurnLightGBM.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
+    )
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
     folder = tmp_path_factory.mktemp("model") / "model"
     meta = model_meta(model, rules, train, columns, params)
