@@ -17,7 +17,6 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from models.lightgbm_model import feature_frame
 from pipeline.core.atomic import atomic_path, atomic_write_parquet
 from pipeline.core.params import Params
 from pipeline.training.evaluation_outputs import (
@@ -72,14 +71,7 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
         },
         "calibration": params.model.calibration,
         "calibration_report": lightgbm.calibration_report_,
-        "rules": {
-            "weights": params.rules.weights.model_dump(),
-            "levels": params.rules.levels.model_dump(),
-            "smoothing": float(fitted.rules.smoothing),
-            "base_rate": float(fitted.rules.base_rate_),
-            "score_values": fitted.rules.score_values_.tolist(),
-            "churn_rate": fitted.rules.churn_rate_.tolist(),
-        },
+        "rules": fitted.rules.to_dict(),
         "reference": reference_profile(
             train, columns, lightgbm.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
@@ -111,7 +103,7 @@ def write_training_outputs(
     with atomic_path(out / MODELS_FILE) as temp:
         joblib.dump(fitted.models, temp)
     meta = model_meta(fitted, cohorts, columns, params)
-    example = feature_frame(cohorts.test.head(5), columns)
+    example = cohorts.test.loc[:, list(columns)].head(5)
     model_folder = out / "model"
     with replaced_folder(model_folder) as temp:
         save_model(fitted.lightgbm.booster_, fitted.lightgbm.calibrator_, meta, example, temp)

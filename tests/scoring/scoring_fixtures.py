@@ -43,21 +43,14 @@ def model_meta(model, rules, train: pd.DataFrame, columns: list[str], params: Pa
         "reference": reference_profile(
             train, columns, model.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
-        "rules": {
-            "weights": params.rules.weights.model_dump(),
-            "levels": params.rules.levels.model_dump(),
-            "smoothing": rules.smoothing,
-            "base_rate": rules.base_rate_,
-            "score_values": rules.score_values_.tolist(),
-            "churn_rate": rules.churn_rate_.tolist(),
-        },
+        "rules": rules.to_dict(),
     }
 
 
 def edited_model(folder: Path, target: Path, edit) -> Path:
     """Copy a packaged model and apply ``edit(meta)`` to its metadata."""
     shutil.copytree(folder, target)
-    path = target / "extra_files" / "churn_model.json"
+    path = target / "data" / "churn_model" / "churn_model.json"
     meta = json.loads(path.read_text())
     edit(meta)
     path.write_text(json.dumps(meta))
