@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.core.params import Params
 
 TRAIN_MONTHS = ["2022-09-30", "2022-10-31", "2022-11-30", "2022-12-31"]
@@ -55,3 +57,26 @@ def edited_model(folder: Path, target: Path, edit) -> Path:
     edit(meta)
     path.write_text(json.dumps(meta))
     return target
+
+
+SETTINGS = ["model.lightgbm.num_threads=1", "scoring.chunk_customers=700"]
+
+
+def churn_score(data, out, model, tracking, *settings, as_of=SCORED_AS_OF, csv=None):
+    args = [
+        "score",
+        "--data",
+        str(data),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        "--model",
+        str(model),
+        "--set",
+        f"tracking.uri={tracking}",
+    ]
+    args += ["--csv", str(csv)] if csv else []
+    for setting in [*SETTINGS, *settings]:
+        args += ["--set", setting]
+    return CliRunner().invoke(app, args)
