@@ -65,7 +65,7 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
     from features.builder.registry import model_feature_columns
     from features.builder.version import builder_version
     from models.drift import reference_profile
-    from models.lightgbm_model import ChurnLightGBM, feature_frame
+    from models.lightgbm_model import ChurnLightGBM
     from pipeline.cohorts.labels import make_labels
     from pipeline.core.params import Params
     from pipeline.data.loader import load_tables
@@ -91,7 +91,7 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
             train, columns, model.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
     }
-    example = feature_frame(train.head(5), columns)
+    example = train.loc[:, columns].head(5)
     save_model(model.booster_, model.calibrator_, meta, example, folder)
 
 
