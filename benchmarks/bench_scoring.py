@@ -65,7 +65,7 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
     from features.builder.registry import model_feature_columns
     from features.builder.version import builder_version
     from models.drift import reference_profile
-    from models.lightgbm_model import ChurnLightGBM, feature_frame
+    from models.lightgbm_model import ChurnLightGBM
     from pipeline.cohorts.labels import make_labels
     from pipeline.core.params import Params
     from pipeline.data.loader import load_tables
@@ -79,7 +79,9 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
     train = matrix[matrix["as_of"].isin(months[:4])]
     valid = matrix[matrix["as_of"].isin(months[4:])]
     columns = model_feature_columns()
-    model = ChurnLightGBM(params.model, columns).fit(train, train["label"], valid, valid["label"])
+    model = ChurnLightGBM.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
+    )
     meta = {
         "feature_columns": columns,
         "feature_builder_version": builder_version(),
@@ -89,7 +91,7 @@ def train_model(data: Path, folder: Path, trees: int) -> None:
             train, columns, model.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
     }
-    example = feature_frame(train.head(5), columns)
+    example = train.loc[:, columns].head(5)
     save_model(model.booster_, model.calibrator_, meta, example, folder)
 
 

@@ -1,14 +1,17 @@
 """Calibrating a model's raw probabilities on held-out months (isotonic, sigmoid or none).
 
-A calibrator maps a model's raw probability to a calibrated one. It is a small
-picklable object with ``predict(raw_probability)``, so the registry can store
-it beside the booster and scoring can apply it to ``booster.predict(X)``.
+A calibrator maps a model's raw probability to a calibrated one. Its learned
+state is plain numbers (an isotonic fit is its thresholds, Platt scaling its
+slope and intercept), saved as JSON-able data with ``to_dict`` / ``from_dict``,
+so the packaged model carries no pickle and a refactor of this module leaves
+saved calibrators readable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -18,6 +21,7 @@ from sklearn.metrics import brier_score_loss, log_loss
 from pipeline.core.errors import ChurnError
 
 Method = Literal["isotonic", "sigmoid", "none"]
+METHODS: tuple[str, ...] = get_args(Method)
 # Keeps calibrated probabilities off exact 0 and 1 so log loss stays finite.
 PROBABILITY_FLOOR = 1e-6
 
@@ -27,12 +31,22 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Calibrator:
-    """A fitted mapping from raw probability to calibrated probability."""
+    """A fitted mapping from raw probability to calibrated probability.
+
+    Attributes:
+        method: ``isotonic``, ``sigmoid`` or ``none`` (identity).
+        x_thresholds: isotonic only: the raw probabilities where the step function bends,
+            increasing (scikit-learn's ``IsotonicRegression.X_thresholds_``).
+        y_thresholds: isotonic only: the calibrated probability at each threshold.
+        slope: sigmoid only: Platt scaling's weight on the raw log-odds.
+        intercept: sigmoid only: Platt scaling's intercept.
+    """
 
     method: Method
-    isotonic: IsotonicRegression | None = None
+    x_thresholds: tuple[float, ...] = ()
+    y_thresholds: tuple[float, ...] = ()
     slope: float = 1.0
     intercept: float = 0.0
 
@@ -40,12 +54,49 @@ class Calibrator:
         """Return calibrated probabilities for raw ones."""
         raw = np.asarray(raw_probability, dtype="float64")
         if self.method == "isotonic":
-            calibrated = self.isotonic.predict(raw)
+            x = np.asarray(self.x_thresholds, dtype="float64")
+            # Linear between thresholds, flat beyond them: IsotonicRegression's
+            # out_of_bounds="clip" prediction.
+            calibrated = np.interp(np.clip(raw, x[0], x[-1]), x, self.y_thresholds)
         elif self.method == "sigmoid":
             calibrated = 1.0 / (1.0 + np.exp(-(self.slope * _logit(raw) + self.intercept)))
         else:
             calibrated = raw
         return np.clip(calibrated, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the learned state as JSON-able data (``from_dict`` reads it back)."""
+        state: dict[str, Any] = {"method": self.method}
+        if self.method == "isotonic":
+            state["x_thresholds"] = [float(v) for v in self.x_thresholds]
+            state["y_thresholds"] = [float(v) for v in self.y_thresholds]
+        elif self.method == "sigmoid":
+            state.update(slope=float(self.slope), intercept=float(self.intercept))
+        return state
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> Calibrator:
+        """Rebuild a calibrator from ``to_dict`` data.
+
+        Raises:
+            ChurnError: an unknown method, or isotonic thresholds that are missing, of
+                unequal length or not increasing.
+        """
+        method = state.get("method")
+        if method not in METHODS:
+            raise ChurnError(f"calibrator: unknown method {method!r}, expected one of {METHODS}")
+        if method == "isotonic":
+            x = tuple(float(v) for v in state.get("x_thresholds", ()))
+            y = tuple(float(v) for v in state.get("y_thresholds", ()))
+            if not x or len(x) != len(y) or np.any(np.diff(x) < 0):
+                raise ChurnError(
+                    "calibrator: isotonic thresholds must be two equally long lists, "
+                    f"x increasing (got {len(x)} x and {len(y)} y values)"
+                )
+            return cls("isotonic", x_thresholds=x, y_thresholds=y)
+        if method == "sigmoid":
+            return cls("sigmoid", slope=float(state["slope"]), intercept=float(state["intercept"]))
+        return cls("none")
 
 
 def fit_calibrator(raw_probability: np.ndarray, y: np.ndarray, method: Method) -> Calibrator:
@@ -71,8 +122,12 @@ def fit_calibrator(raw_probability: np.ndarray, y: np.ndarray, method: Method) -
     if method == "isotonic":
         isotonic = IsotonicRegression(
             y_min=PROBABILITY_FLOOR, y_max=1 - PROBABILITY_FLOOR, out_of_bounds="clip"
+        ).fit(raw, labels)
+        return Calibrator(
+            "isotonic",
+            x_thresholds=tuple(isotonic.X_thresholds_.tolist()),
+            y_thresholds=tuple(isotonic.y_thresholds_.tolist()),
         )
-        return Calibrator("isotonic", isotonic=isotonic.fit(raw, labels))
     platt = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(raw)[:, None], labels)
     return Calibrator(
         "sigmoid", slope=float(platt.coef_[0, 0]), intercept=float(platt.intercept_[0])

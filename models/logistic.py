@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -21,12 +22,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.calibration import Calibrator, calibration_report, fit_calibrator
-from models.lightgbm_model import churn_labels, feature_frame, model_params
-from pipeline.core.errors import ChurnError
+from models.estimator import (
+    InputError,
+    ModelNotFittedError,
+    as_frame,
+    binary_target,
+    model_columns,
+    predicted_class,
+)
+from models.lightgbm_model import feature_frame, model_params
 from pipeline.core.params import ModelParams
 
 
-def logistic_pipeline(frame: pd.DataFrame, params: ModelParams) -> Pipeline:
+def logistic_pipeline(frame: pd.DataFrame, C: float, max_iter: int, random_state: int) -> Pipeline:
     """Return the unfitted preprocessing + logistic regression pipeline for these columns."""
     categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in frame.columns if c not in categorical]
@@ -47,59 +55,119 @@ def logistic_pipeline(frame: pd.DataFrame, params: ModelParams) -> Pipeline:
         ]
     )
     regression = LogisticRegression(
-        C=params.logistic.C,
-        max_iter=params.logistic.max_iter,
+        C=C,
+        max_iter=max_iter,
         class_weight="balanced",
-        random_state=params.seed,
+        random_state=random_state,
     )
     return Pipeline([("columns", columns), ("regression", regression)])
 
 
-class ChurnLogistic:
+_DEFAULTS = ModelParams()
+
+
+class ChurnLogistic(ClassifierMixin, BaseEstimator):
     """Class-balanced logistic regression, calibrated on validation months when given.
 
+    A scikit-learn classifier whose constructor only stores its parameters;
+    :meth:`from_params` builds one from params.yaml's ``model:`` section.
+
     Args:
-        params: params.yaml ``model:`` (seed, calibration, logistic.C, logistic.max_iter).
-        feature_columns: the model's input columns.
+        C: inverse regularisation strength (``model.logistic.C``).
+        max_iter: solver iterations (``model.logistic.max_iter``).
+        random_state: the seed (``model.seed``).
+        calibration: ``isotonic``, ``sigmoid`` or ``none``, fitted on the validation rows.
+        feature_columns: the model's input columns; None: every column of X.
     """
 
-    def __init__(self, params: ModelParams | Mapping[str, Any], feature_columns: Sequence[str]):
-        self.params = params
+    def __init__(
+        self,
+        C: float = _DEFAULTS.logistic.C,
+        max_iter: int = _DEFAULTS.logistic.max_iter,
+        random_state: int = _DEFAULTS.seed,
+        calibration: str = _DEFAULTS.calibration,
+        feature_columns: Sequence[str] | None = None,
+    ):
+        self.C = C
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.calibration = calibration
         self.feature_columns = feature_columns
 
-    def fit(
-        self,
-        X: pd.DataFrame,
-        y: Any,
-        X_valid: pd.DataFrame | None = None,
-        y_valid: Any = None,
+    @classmethod
+    def from_params(
+        cls, params: ModelParams | Mapping[str, Any], feature_columns: Sequence[str] | None
     ) -> ChurnLogistic:
-        """Fit on the training months; calibrate on the validation months if given."""
-        settings = model_params(self.params)
-        train = feature_frame(X, self.feature_columns)
-        y_train = churn_labels(y, len(train), "training months")
+        """Return the estimator params.yaml ``model:`` describes (seed, calibration, logistic.*)."""
+        settings = model_params(params)
+        return cls(
+            C=settings.logistic.C,
+            max_iter=settings.logistic.max_iter,
+            random_state=settings.seed,
+            calibration=settings.calibration,
+            feature_columns=None if feature_columns is None else list(feature_columns),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> ChurnLogistic:
+        """Fit on the training months; calibrate on ``eval_set``'s rows if given.
+
+        Args:
+            X: the training months' feature matrix (a DataFrame, or a 2-D array).
+            y: training labels, two classes (churn: 0 and 1).
+            eval_set: ``(X_valid, y_valid)``, the validation months the calibrator
+                (``calibration``) is fitted on; without it probabilities stay raw.
+
+        Raises:
+            ChurnError: missing feature columns, or labels that are not two classes.
+        """
+        X = as_frame(X)
+        columns = model_columns(X, self.feature_columns)
+        train = feature_frame(X, columns)
+        self.classes_, y_train = binary_target(y, len(train), "training months")
         if len(np.unique(y_train)) < 2:
-            raise ChurnError("logistic regression needs churners and non-churners in training")
-        self.pipeline_ = logistic_pipeline(train, settings).fit(train, y_train)
-        self.feature_columns_ = list(self.feature_columns)
-        self.classes_ = np.array([0, 1])
+            raise InputError(
+                "logistic regression needs churners and non-churners in training "
+                "(the training rows hold one class)"
+            )
+        self.pipeline_ = logistic_pipeline(train, self.C, self.max_iter, self.random_state).fit(
+            train, y_train
+        )
+        self.n_iter_ = self.pipeline_.named_steps["regression"].n_iter_
+        self.feature_columns_ = columns
+        self.n_features_in_ = len(columns)
         self.calibrator_ = Calibrator("none")
         self.calibration_report_ = None
-        if X_valid is not None:
-            y_val = churn_labels(y_valid, len(X_valid), "validation months")
+        if eval_set is not None:
+            X_valid = as_frame(eval_set[0], columns)
+            y_val = binary_target(eval_set[1], len(X_valid), "validation months", self.classes_)[1]
             raw_valid = self.predict_raw(X_valid)
-            self.calibrator_ = fit_calibrator(raw_valid, y_val, settings.calibration)
+            self.calibrator_ = fit_calibrator(raw_valid, y_val, self.calibration)
             self.calibration_report_ = calibration_report(raw_valid, y_val, self.calibrator_)
         return self
 
-    def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_raw(self, X: Any) -> np.ndarray:
         """Return the uncalibrated (class-balanced) probabilities."""
         if not hasattr(self, "pipeline_"):
-            raise ChurnError("ChurnLogistic is not fitted: call fit() first")
-        return self.pipeline_.predict_proba(feature_frame(X, self.feature_columns_))[:, 1]
+            raise ModelNotFittedError("ChurnLogistic is not fitted: call fit() first")
+        frame = feature_frame(
+            as_frame(X, self.feature_columns_, type(self).__name__), self.feature_columns_
+        )
+        return self.pipeline_.predict_proba(frame)[:, 1]
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Return calibrated ``[[1 - p, p]]`` per row."""
         raw = self.predict_raw(X)
         p = self.calibrator_.predict(raw)
         return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the more probable class of each row."""
+        proba = self.predict_proba(X)
+        return predicted_class(self.classes_, proba)

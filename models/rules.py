@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 
+from models.estimator import InputError, ModelNotFittedError, binary_target, predicted_class
 from pipeline.core.errors import ChurnError
+from pipeline.core.params import RuleLevels, RuleWeights
 
 KEY_FLAGS = ("warn_outflow", "warn_commission_drop", "warn_empty_position")
 AUXILIARY_FLAGS = ("warn_trade_drop", "warn_big_loss")
@@ -25,8 +28,10 @@ RULE_FLAGS = KEY_FLAGS + AUXILIARY_FLAGS + QUALITATIVE_FLAGS
 LEVELS = ("none", "yellow", "red")
 
 
-def _settings(value: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """Accept a params section (pydantic) or a plain mapping."""
+def _settings(value: Mapping[str, Any] | Any, section: type) -> dict[str, Any]:
+    """Accept a params section (pydantic), a plain mapping, or None (the section's defaults)."""
+    if value is None:
+        value = section()
     return dict(value.model_dump()) if hasattr(value, "model_dump") else dict(value)
 
 
@@ -43,13 +48,17 @@ def fired_count(X: pd.DataFrame, flags: tuple[str, ...]) -> np.ndarray:
     return np.sum(fired, axis=0).astype(np.int64) if fired else np.zeros(len(X), np.int64)
 
 
-class RuleBaseline:
+class RuleBaseline(ClassifierMixin, BaseEstimator):
     """Weighted count of fired warning indicators, mapped to a churn probability.
 
+    A scikit-learn classifier (``clone``, ``get_params``, ``set_params``); it reads the
+    ``warn_*`` columns of a feature matrix by name, so it takes DataFrames only.
+
     Args:
-        weights: ``rules.weights`` (key, auxiliary, qualitative), a RuleWeights or mapping.
+        weights: ``rules.weights`` (key, auxiliary, qualitative), a RuleWeights or mapping;
+            None: params.yaml's defaults.
         levels: ``rules.levels`` (red_key, red_key_plus_others_key,
-            red_key_plus_others_others, yellow_key, yellow_others).
+            red_key_plus_others_others, yellow_key, yellow_others); None: the defaults.
         smoothing: pseudo-customers at the training base rate added to each score
             value's churn rate, so a score seen rarely (or with no churner) does not
             get a probability of 0 or 1.
@@ -57,17 +66,23 @@ class RuleBaseline:
 
     def __init__(
         self,
-        weights: Mapping[str, float] | Any,
-        levels: Mapping[str, int] | Any,
+        weights: Mapping[str, float] | Any = None,
+        levels: Mapping[str, int] | Any = None,
         smoothing: float = 1.0,
     ):
         self.weights = weights
         self.levels = levels
         self.smoothing = smoothing
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
     def rule_score(self, X: pd.DataFrame) -> pd.Series:
         """Return the weighted count of fired indicators per row."""
-        w = _settings(self.weights)
+        w = _settings(self.weights, RuleWeights)
         score = (
             w["key"] * fired_count(X, KEY_FLAGS)
             + w["auxiliary"] * fired_count(X, AUXILIARY_FLAGS)
@@ -77,9 +92,9 @@ class RuleBaseline:
 
     def fit(self, X: pd.DataFrame, y: Any) -> RuleBaseline:
         """Learn the smoothed, monotone churn rate of each score value on training rows."""
-        labels = np.asarray(y, dtype="float64")
-        if len(labels) != len(X) or not len(labels):
-            raise ChurnError(f"rule baseline: {len(X)} rows but {len(labels)} labels")
+        if not len(X):
+            raise InputError("rule baseline: no training rows")
+        self.classes_, labels = binary_target(y, len(X), "rule baseline")
         table = pd.DataFrame({"score": self.rule_score(X).to_numpy(), "churn": labels})
         by_score = table.groupby("score")["churn"].agg(["sum", "count"])
         self.base_rate_ = float(labels.mean())
@@ -95,20 +110,65 @@ class RuleBaseline:
         self.rows_per_score_ = by_score["count"].to_numpy()
         return self
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters and learned state as JSON-able data (``from_dict`` reads it)."""
+        self._check_fitted()
+        return {
+            "weights": _settings(self.weights, RuleWeights),
+            "levels": _settings(self.levels, RuleLevels),
+            "smoothing": float(self.smoothing),
+            "classes": self.classes_.tolist(),
+            "base_rate": float(self.base_rate_),
+            "score_values": self.score_values_.tolist(),
+            "churn_rate": self.churn_rate_.tolist(),
+            "rows_per_score": self.rows_per_score_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> RuleBaseline:
+        """Rebuild a fitted baseline from ``to_dict`` data.
+
+        Raises:
+            ChurnError: the score values and churn rates are missing or of unequal length.
+        """
+        values = np.asarray(state.get("score_values", ()), dtype=np.float64)
+        rates = np.asarray(state.get("churn_rate", ()), dtype=np.float64)
+        if not len(values) or len(values) != len(rates):
+            raise ChurnError(
+                f"rule baseline: {len(values)} score values but {len(rates)} churn rates"
+            )
+        baseline = cls(
+            dict(state["weights"]), dict(state["levels"]), float(state.get("smoothing", 1.0))
+        )
+        baseline.classes_ = np.asarray(state.get("classes", [0, 1]))
+        baseline.base_rate_ = float(state.get("base_rate", np.nan))
+        baseline.score_values_ = values
+        baseline.churn_rate_ = rates
+        baseline.rows_per_score_ = np.asarray(state.get("rows_per_score", ()), dtype=np.int64)
+        return baseline
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "churn_rate_"):
+            raise ModelNotFittedError("RuleBaseline is not fitted: call fit() first")
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Return ``[[1 - p, p]]`` with p the learned churn rate of each row's score.
 
         Scores not seen in training take the rate interpolated between the nearest
         seen scores (the nearest one beyond the seen range).
         """
-        if not hasattr(self, "churn_rate_"):
-            raise ChurnError("RuleBaseline is not fitted: call fit() first")
+        self._check_fitted()
         p = np.interp(self.rule_score(X).to_numpy(), self.score_values_, self.churn_rate_)
         return np.column_stack([1.0 - p, p])
 
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the more probable class of each row."""
+        proba = self.predict_proba(X)
+        return predicted_class(self.classes_, proba)
+
     def warning_level(self, X: pd.DataFrame) -> pd.Series:
         """Return each row's guideline warning level: "red", "yellow" or "none"."""
-        lv = _settings(self.levels)
+        lv = _settings(self.levels, RuleLevels)
         key = fired_count(X, KEY_FLAGS)
         others = fired_count(X, AUXILIARY_FLAGS) + fired_count(X, QUALITATIVE_FLAGS)
         red = (key >= lv["red_key"]) | (

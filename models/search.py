@@ -101,7 +101,9 @@ def search_lightgbm(
     def objective(trial: Any) -> float:
         tried = suggest_lightgbm_params(trial)
         candidate = with_lightgbm_params(settings, tried).model_copy(update={"calibration": "none"})
-        model = ChurnLightGBM(candidate, feature_columns).fit(X, y, X_valid, y_valid)
+        model = ChurnLightGBM.from_params(candidate, feature_columns).fit(
+            X, y, eval_set=(X_valid, y_valid)
+        )
         value = float(average_precision_score(labels_valid, model.predict_raw(X_valid)))
         records.append(TrialRecord(trial.number, tried, value, model.best_iteration_))
         if on_trial is not None:

@@ -85,9 +85,13 @@ def fitted(parts):
     model = single_thread_model_params()
     (X, y), (X_valid, y_valid) = parts["train"], parts["valid"]
     return {
-        "lightgbm": ChurnLightGBM(model, FEATURES).fit(X, y, X_valid, y_valid),
+        "lightgbm": ChurnLightGBM.from_params(model, FEATURES).fit(
+            X, y, eval_set=(X_valid, y_valid)
+        ),
         "rules": RuleBaseline(params.rules.weights, params.rules.levels).fit(X, y),
-        "logistic": ChurnLogistic(model, FEATURES).fit(X, y, X_valid, y_valid),
+        "logistic": ChurnLogistic.from_params(model, FEATURES).fit(
+            X, y, eval_set=(X_valid, y_valid)
+        ),
     }
 
 
@@ -118,6 +122,6 @@ def fit_lightgbm(parts):
     def fit(**sections):
         (X, y), (X_valid, y_valid) = parts["train"], parts["valid"]
         params = single_thread_model_params(**sections)
-        return ChurnLightGBM(params, FEATURES).fit(X, y, X_valid, y_valid)
+        return ChurnLightGBM.from_params(params, FEATURES).fit(X, y, eval_set=(X_valid, y_valid))
 
     return fit

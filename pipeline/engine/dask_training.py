@@ -22,7 +22,7 @@ import pandas as pd
 from lightgbm.dask import DaskLGBMClassifier
 
 from models.calibration import calibration_report, fit_calibrator
-from models.lightgbm_model import ChurnLightGBM, feature_frame
+from models.lightgbm_model import ChurnLightGBM, classifier_settings, feature_frame
 from pipeline.cohorts.cohorts import PartitionedCohorts
 from pipeline.core.params import ModelParams
 
@@ -42,8 +42,8 @@ def fit_lightgbm_dask(
 
     X, y = _dask_part(cohorts, "train", columns, executor)
     X_valid, y_valid = _dask_part(cohorts, "validation", columns, executor)
-    template = ChurnLightGBM(model, columns)
-    settings = template.classifier(y.compute().to_numpy()).get_params()
+    template = ChurnLightGBM.from_params(model, columns)
+    settings = classifier_settings(template, y.compute().to_numpy())
     settings.pop("n_jobs", None)
     estimator = DaskLGBMClassifier(client=client, **settings)
     estimator.fit(X, y, eval_set=[(X_valid, y_valid)], eval_names=["validation"])
@@ -60,7 +60,7 @@ def fit_lightgbm_dask(
         params=model,
     )
     fitted.calibration_report_ = calibration_report(raw, labels, calibrator)
-    fitted.scale_pos_weight_ = template.scale_pos_weight_
+    fitted.scale_pos_weight_ = settings.get("scale_pos_weight")
     return fitted
 
 

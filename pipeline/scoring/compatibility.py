@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from models.package import feature_order_problems
 from pipeline.core.errors import ChurnError
 
 
 def check_model_matches_features(
-    meta: Mapping[str, Any], feature_columns: Sequence[str], builder_version: str
+    meta: Mapping[str, Any],
+    feature_columns: Sequence[str],
+    builder_version: str,
+    booster: Any | None = None,
 ) -> None:
     """Check a packaged model's feature list and feature-builder version against the code.
 
@@ -17,12 +21,17 @@ def check_model_matches_features(
         meta: the packaged model's metadata (``feature_columns``, ``feature_builder_version``).
         feature_columns: the columns the current code builds (``model_feature_columns()``).
         builder_version: the current ``features.builder.version.builder_version()``.
+        booster: the model's LightGBM booster, whose own feature names (in order) the
+            metadata's list must equal: scoring feeds the columns in the metadata's order.
 
     Raises:
         ChurnError: naming the features the model needs that the code does not build, the
-            features the code builds that the model was not trained on, and both versions.
+            features the code builds that the model was not trained on, both versions, and
+            a metadata feature list that is not the booster's own.
     """
     problems = model_mismatches(meta, feature_columns, builder_version)
+    if booster is not None:
+        problems += feature_order_problems(meta, booster)
     if problems:
         raise ChurnError(
             "the model does not match the current feature code: "

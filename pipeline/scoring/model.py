@@ -3,8 +3,8 @@
 The rule levels and flags need no fitting (params ``rules:``). Rule
 probabilities, which realised-performance monitoring compares with the model's,
 need the rule baseline fitted at training: the packaged model's metadata carries
-it under ``rules`` (``score_values``, ``churn_rate``, ``base_rate``, ``weights``);
-without it a scoring run records no rule probability.
+it under ``rules`` as ``RuleBaseline.to_dict()`` data; without it a scoring run
+records no rule probability.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from models.lightgbm_model import ChurnLightGBM
+from models.package import PackagedModel
 from models.rules import RuleBaseline
+from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params
 from pipeline.scoring.compatibility import check_model_matches_features
-from pipeline.tracking.registry import PackagedModel
 
 
 @dataclass(frozen=True)
@@ -62,27 +63,30 @@ def scoring_model(
     Raises:
         ChurnError: the model's features or builder version differ from the code's.
     """
-    check_model_matches_features(packaged.meta, feature_columns, builder_version)
+    check_model_matches_features(packaged.meta, feature_columns, builder_version, packaged.booster)
     return ScoringModel(
         churn=packaged.churn_model(),
         meta=packaged.meta,
         source=packaged.source,
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
-        fitted_rules=fitted_rule_baseline(packaged.meta, params),
+        fitted_rules=fitted_rule_baseline(packaged.meta),
     )
 
 
-def fitted_rule_baseline(meta: dict[str, Any], params: Params) -> RuleBaseline | None:
-    """Rebuild the training run's fitted rule baseline from model metadata, None when absent."""
+def fitted_rule_baseline(meta: dict[str, Any]) -> RuleBaseline | None:
+    """Return the training run's fitted rule baseline from model metadata, None when absent.
+
+    Raises:
+        ChurnError: the metadata's ``rules`` entry is not a fitted baseline's data.
+    """
     state = meta.get("rules")
-    if not isinstance(state, dict) or "score_values" not in state:
+    if state is None:
         return None
-    baseline = RuleBaseline(
-        state.get("weights", params.rules.weights.model_dump()),
-        state.get("levels", params.rules.levels.model_dump()),
-        smoothing=float(state.get("smoothing", 1.0)),
-    )
-    baseline.score_values_ = np.asarray(state["score_values"], dtype=np.float64)
-    baseline.churn_rate_ = np.asarray(state["churn_rate"], dtype=np.float64)
-    baseline.base_rate_ = float(state.get("base_rate", np.nan))
-    return baseline
+    if not isinstance(state, dict):
+        raise ChurnError("the model's metadata 'rules' is not a fitted rule baseline")
+    try:
+        return RuleBaseline.from_dict(state)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChurnError(
+            f"the model's metadata 'rules' is not a fitted rule baseline ({exc})"
+        ) from None

@@ -18,6 +18,7 @@ from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
 from pipeline.engine import Engine, open_engine
 from pipeline.tracking.mlflow_store import mlflow_ui_hint
+from pipeline.tracking.registry import save_run_model
 from pipeline.tracking.training_run import track_training_run
 from pipeline.training.fit import evaluate_models, train_models
 from pipeline.training.outputs import write_training_outputs
@@ -50,6 +51,7 @@ def train_partitioned(
     )
     evaluation = evaluate_models(fitted, cohorts, columns, params)
     outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
+    save_run_model(outputs)
     tracked = track_training_run(
         data,
         out,

@@ -1,29 +1,52 @@
 """The model registry: package a trained model, log it, load it back, pick the champion.
 
-A packaged model is an MLflow LightGBM-flavour model (the booster, with
-signature and input example) whose ``extra_files`` carry the calibrator and
-``churn_model.json`` (feature list, feature-builder version, label, training
-cohort's score and feature distributions for drift). The same folder layout
+A packaged model is an MLflow model with one flavour, ``python_function``
+(loader module :mod:`pipeline.tracking.pyfunc`), so any MLflow client gets the
+calibrated churn probability from ``mlflow.pyfunc.load_model(uri).predict(X)``.
+Its data folder ``data/churn_model/`` holds plain files, no pickle:
+
+- ``model.lgb``: the LightGBM booster as LightGBM's own text format;
+- ``calibrator.json``: the calibrator's learned numbers (``Calibrator.to_dict``);
+- ``churn_model.json``: feature list (the booster's order), feature-builder version,
+  label, the fitted rule baseline (``RuleBaseline.to_dict``), the training cohort's
+  score and feature distributions for drift, the training categories of each
+  categorical feature, and the sha256 of ``model.lgb`` and ``calibrator.json``.
+
+Loading verifies each file's checksum before parsing it, so a damaged file is
+refused naming it instead of reaching LightGBM's parser. The same folder layout
 serves a registry URI, a run URI and a local folder.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
+import lightgbm
 import numpy as np
 import pandas as pd
+import sklearn
 
+from models.package import (
+    DATA_FOLDER,
+    META_FILE,
+    PackagedModel,
+    read_model_data,
+    write_model_data,
+)
 from pipeline.core.errors import ChurnError
+from pipeline.training.outputs import TrainingOutputs, replaced_folder
 
-CALIBRATOR_FILE = "calibrator.joblib"
-META_FILE = "churn_model.json"
-PIP_REQUIREMENTS = ["lightgbm", "pandas", "pyarrow", "scikit-learn", "joblib"]
+LOADER_MODULE = "pipeline.tracking.pyfunc"
+PIP_REQUIREMENTS = [
+    f"lightgbm=={lightgbm.__version__}",
+    f"pandas=={pd.__version__}",
+    f"numpy=={np.__version__}",
+    f"scikit-learn=={sklearn.__version__}",
+    "pyarrow",
+]
 
 
 @dataclass(frozen=True)
@@ -60,97 +83,122 @@ def decide_promotion(
     )
 
 
-def model_files(calibrator: Any, meta: dict[str, Any], folder: Path) -> list[str]:
-    """Write the calibrator and metadata beside a model and return their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(calibrator, folder / CALIBRATOR_FILE)
-    (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
-    return [str(folder / CALIBRATOR_FILE), str(folder / META_FILE)]
+def model_signature(example: pd.DataFrame):
+    """Return the pyfunc signature for rows as the feature builder emits them.
+
+    Numbers are ``double`` (MLflow upcasts the builder's float32 exactly, and float64
+    passes too), ``warn_*`` flags ``boolean``, categoricals ``any`` (MLflow's schema
+    enforcement refuses pandas categories against ``string``; the model recasts
+    them to the training categories itself). Other columns an input carries, such as
+    ``customer_id`` and ``as_of``, are ignored.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
+
+    def spec(column: str) -> ColSpec:
+        dtype = example[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            return ColSpec(AnyType(), column)
+        if pd.api.types.is_bool_dtype(dtype):
+            return ColSpec("boolean", column)
+        return ColSpec("double", column)
+
+    return ModelSignature(
+        inputs=Schema([spec(str(c)) for c in example.columns]),
+        outputs=Schema([ColSpec("double", "churn_probability")]),
+    )
 
 
-def _signature(booster: Any, example: pd.DataFrame):
-    from mlflow.models import infer_signature
-
-    return infer_signature(example, booster.predict(example))
+def _pyfunc_arguments(booster, calibrator, meta, example: pd.DataFrame, scratch: Path) -> dict:
+    columns = list(meta["feature_columns"])
+    rows = example.loc[:, columns]
+    return {
+        "loader_module": LOADER_MODULE,
+        "data_path": str(write_model_data(booster, calibrator, meta, rows, scratch / DATA_FOLDER)),
+        "signature": model_signature(rows),
+        "input_example": rows,
+        "pip_requirements": PIP_REQUIREMENTS,
+        "metadata": {"feature_builder_version": meta.get("feature_builder_version")},
+    }
 
 
 def save_model(booster: Any, calibrator: Any, meta: dict, example: pd.DataFrame, path: Path):
-    """Save a packaged model to a local folder (the run folder's copy)."""
-    import mlflow.lightgbm
+    """Save a packaged model to a local folder (the run folder's copy).
+
+    Args:
+        booster: the fitted LightGBM booster.
+        calibrator: its fitted :class:`~models.calibration.Calibrator`.
+        meta: the metadata (``feature_columns`` in the booster's order, and the rest).
+        example: a few rows as the feature builder emits them (float32 numbers, bool
+            flags, pandas categoricals): the input example and the signature's types.
+        path: the folder to create (it must not exist).
+    """
+    import mlflow.pyfunc
 
     with tempfile.TemporaryDirectory() as scratch:
-        extra = model_files(calibrator, meta, Path(scratch))
-        mlflow.lightgbm.save_model(
-            booster,
-            path=str(path),
-            signature=_signature(booster, example),
-            input_example=example,
-            extra_files=extra,
-            pip_requirements=PIP_REQUIREMENTS,
+        arguments = _pyfunc_arguments(booster, calibrator, meta, example, Path(scratch))
+        mlflow.pyfunc.save_model(str(path), **arguments)
+
+
+def save_run_model(outputs: TrainingOutputs) -> Path:
+    """Write a training run's packaged model into its run folder (replaced whole, atomically)."""
+    lightgbm = outputs.fitted.lightgbm
+    with replaced_folder(outputs.model_folder) as temp:
+        save_model(
+            lightgbm.booster_, lightgbm.calibrator_, outputs.model_meta, outputs.example, temp
         )
+    return outputs.model_folder
+
+
+def log_run_model(outputs: TrainingOutputs, registered_name: str):
+    """Log a training run's packaged model to the active MLflow run and register it."""
+    lightgbm = outputs.fitted.lightgbm
+    return log_model(
+        lightgbm.booster_,
+        lightgbm.calibrator_,
+        outputs.model_meta,
+        outputs.example,
+        registered_name,
+    )
 
 
 def log_model(booster: Any, calibrator: Any, meta: dict, example: pd.DataFrame, name: str):
     """Log a packaged model to the active MLflow run and register it under ``name``."""
-    import mlflow.lightgbm
+    import mlflow.pyfunc
 
     with tempfile.TemporaryDirectory() as scratch:
-        extra = model_files(calibrator, meta, Path(scratch))
-        return mlflow.lightgbm.log_model(
-            booster,
-            name="model",
-            signature=_signature(booster, example),
-            input_example=example,
-            extra_files=extra,
-            registered_model_name=name,
-            pip_requirements=PIP_REQUIREMENTS,
-            metadata={"feature_builder_version": meta.get("feature_builder_version")},
-        )
-
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A model loaded back from the registry, a run or a folder."""
-
-    booster: Any
-    calibrator: Any
-    meta: dict[str, Any]
-    source: str
-
-    def churn_model(self):
-        """Return the calibrated model ready to predict (a fitted ChurnLightGBM)."""
-        from models.lightgbm_model import ChurnLightGBM
-
-        return ChurnLightGBM.from_parts(
-            self.booster,
-            self.calibrator,
-            feature_columns=self.meta["feature_columns"],
-            best_iteration=int(self.meta["best_iteration"]),
-        )
+        arguments = _pyfunc_arguments(booster, calibrator, meta, example, Path(scratch))
+        return mlflow.pyfunc.log_model(name="model", registered_model_name=name, **arguments)
 
 
 def load_packaged_model(uri: str) -> PackagedModel:
     """Load a packaged model from ``models:/name@alias``, ``runs:/id/model`` or a folder.
 
     Raises:
-        ChurnError: the model cannot be found or is not a packaged churn model.
+        ChurnError: the model cannot be found, is not a packaged churn model, or one of
+            its files is damaged (each named).
     """
     import mlflow
-    import mlflow.lightgbm
 
     from pipeline.tracking.mlflow_store import quiet_mlflow
 
     quiet_mlflow()
     try:
         folder = Path(uri) if Path(uri).exists() else Path(mlflow.artifacts.download_artifacts(uri))
-        booster = mlflow.lightgbm.load_model(str(folder))
     except Exception as exc:  # MLflow raises many types for "not there"
         raise ChurnError(f"cannot load model {uri!r}: {exc}") from None
-    extra = folder / "extra_files"
-    if not (extra / META_FILE).exists():
-        raise ChurnError(f"{uri!r} is not a packaged churn model (no extra_files/{META_FILE})")
-    meta = json.loads((extra / META_FILE).read_text())
-    return PackagedModel(booster, joblib.load(extra / CALIBRATOR_FILE), meta, uri)
+    data = folder / "data" / DATA_FOLDER
+    if not (data / META_FILE).exists():
+        if (folder / "extra_files" / META_FILE).exists():
+            raise ChurnError(
+                f"{uri!r} is a churn model in the format before plain-data packaging "
+                "(a pickled calibrator): retrain it once with churn train"
+            )
+        raise ChurnError(
+            f"{uri!r} is not a packaged churn model (no data/{DATA_FOLDER}/{META_FILE})"
+        )
+    return read_model_data(data, uri)
 
 
 def champion_version(client: Any, name: str):

@@ -20,6 +20,7 @@ from pipeline.tracking.registry import (
     champion_version,
     decide_promotion,
     load_packaged_model,
+    log_run_model,
 )
 
 
@@ -77,7 +78,7 @@ def track_training_run(
         mlflow.log_metrics(flat_metrics(evaluation.metrics))
         _log_search_trials(fitted.search_trials)
         mlflow.log_artifacts(str(out), artifact_path="run")
-        info = outputs.log_model(params.tracking.model_name)
+        info = log_run_model(outputs, params.tracking.model_name)
         client = mlflow.MlflowClient()
         version = str(info.registered_model_version)
         promotion = _promotion(client, params, evaluation, cohorts, version, fitted)

@@ -102,8 +102,8 @@ def train_models(
     console.print(cohorts.split.describe())
     train, valid = cohorts.train, cohorts.validation
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
-    logistic = ChurnLogistic(params.model, columns).fit(
-        train, train["label"], valid, valid["label"]
+    logistic = ChurnLogistic.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
     )
     console.print(
         f"fitted LightGBM on {distributed.rows['train']:,} training rows where they live "
@@ -152,11 +152,12 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
             f"search: {len(trials)} trials, best validation PR-AUC {result.best_value:.4f}"
         )
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
-    lightgbm = ChurnLightGBM(model_params, columns).fit(
-        train, train["label"], valid, valid["label"]
+    validation = (valid, valid["label"])
+    lightgbm = ChurnLightGBM.from_params(model_params, columns).fit(
+        train, train["label"], eval_set=validation
     )
-    logistic = ChurnLogistic(model_params, columns).fit(
-        train, train["label"], valid, valid["label"]
+    logistic = ChurnLogistic.from_params(model_params, columns).fit(
+        train, train["label"], eval_set=validation
     )
     console.print(
         f"fitted on {len(train):,} training rows; LightGBM stopped at "

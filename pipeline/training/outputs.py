@@ -17,7 +17,6 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from models.lightgbm_model import feature_frame
 from pipeline.core.atomic import atomic_path, atomic_write_parquet
 from pipeline.core.params import Params
 from pipeline.training.evaluation_outputs import (
@@ -34,7 +33,11 @@ __all__ = ["METRICS_FILE", "MODELS_FILE", "REPORT_FILE", "TEST_COHORT", "write_t
 
 @dataclass
 class TrainingOutputs:
-    """Paths of a run folder, and how to log its model to MLflow."""
+    """Paths of a run folder, and what packaging its model takes (pipeline/tracking/registry.py).
+
+    ``model_folder`` is where the packaged model goes; the tracking layer writes it
+    (an MLflow model) with :func:`replaced_folder`.
+    """
 
     folder: Path
     metrics: Path
@@ -43,15 +46,6 @@ class TrainingOutputs:
     model_meta: dict[str, Any]
     example: pd.DataFrame
     fitted: Any
-
-    def log_model(self, registered_name: str):
-        """Log the packaged LightGBM model to the active MLflow run and register it."""
-        from pipeline.tracking.registry import log_model
-
-        lightgbm = self.fitted.lightgbm
-        return log_model(
-            lightgbm.booster_, lightgbm.calibrator_, self.model_meta, self.example, registered_name
-        )
 
 
 def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
@@ -72,14 +66,7 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
         },
         "calibration": params.model.calibration,
         "calibration_report": lightgbm.calibration_report_,
-        "rules": {
-            "weights": params.rules.weights.model_dump(),
-            "levels": params.rules.levels.model_dump(),
-            "smoothing": float(fitted.rules.smoothing),
-            "base_rate": float(fitted.rules.base_rate_),
-            "score_values": fitted.rules.score_values_.tolist(),
-            "churn_rate": fitted.rules.churn_rate_.tolist(),
-        },
+        "rules": fitted.rules.to_dict(),
         "reference": reference_profile(
             train, columns, lightgbm.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
@@ -89,9 +76,7 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
 def write_training_outputs(
     out: Path, fitted, cohorts, evaluation, columns, params: Params
 ) -> TrainingOutputs:
-    """Write the run folder and return its paths."""
-    from pipeline.tracking.registry import save_model
-
+    """Write the run folder (all but the packaged model) and return its paths."""
     out.mkdir(parents=True, exist_ok=True)
     split = cohorts.split
     write_json(
@@ -111,10 +96,8 @@ def write_training_outputs(
     with atomic_path(out / MODELS_FILE) as temp:
         joblib.dump(fitted.models, temp)
     meta = model_meta(fitted, cohorts, columns, params)
-    example = feature_frame(cohorts.test.head(5), columns)
+    example = cohorts.test.loc[:, list(columns)].head(5)
     model_folder = out / "model"
-    with replaced_folder(model_folder) as temp:
-        save_model(fitted.lightgbm.booster_, fitted.lightgbm.calibrator_, meta, example, temp)
     return TrainingOutputs(out, out / METRICS_FILE, report, model_folder, meta, example, fitted)
 
 

@@ -56,8 +56,8 @@ def model(tables):
     params.model.lightgbm.n_estimators = 20
     cohorts = build_cohorts(tables, params)
     train, valid = cohorts.train, cohorts.validation
-    return ChurnLightGBM(params.model, model_feature_columns()).fit(
-        train, train["label"], valid, valid["label"]
+    return ChurnLightGBM.from_params(params.model, model_feature_columns()).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
     )
 
 

@@ -1,7 +1,15 @@
+import json
+
 import numpy as np
 import pytest
+from sklearn.isotonic import IsotonicRegression
 
-from models.calibration import PROBABILITY_FLOOR, calibration_report, fit_calibrator
+from models.calibration import (
+    PROBABILITY_FLOOR,
+    Calibrator,
+    calibration_report,
+    fit_calibrator,
+)
 from pipeline.core.errors import ChurnError
 
 
@@ -42,3 +50,49 @@ def test_sigmoid_recovers_a_known_log_odds_map():
 def test_single_class_cannot_be_calibrated():
     with pytest.raises(ChurnError, match="no churner"):
         fit_calibrator(np.array([0.1, 0.2]), np.array([0, 0]), "isotonic")
+
+
+def _noisy_scores(seed=5, n=4_000):
+    rng = np.random.default_rng(seed)
+    raw = rng.beta(1.5, 6.0, n)
+    y = (rng.random(n) < raw).astype(int)
+    return raw, y
+
+
+def test_isotonic_is_its_thresholds_and_predicts_as_scikit_learn_does():
+    raw, y = _noisy_scores()
+    calibrator = fit_calibrator(raw, y, "isotonic")
+    reference = IsotonicRegression(
+        y_min=PROBABILITY_FLOOR, y_max=1 - PROBABILITY_FLOOR, out_of_bounds="clip"
+    ).fit(raw, y)
+    assert calibrator.x_thresholds == tuple(reference.X_thresholds_)
+    assert calibrator.y_thresholds == tuple(reference.y_thresholds_)
+    grid = np.concatenate([np.linspace(-0.1, 1.1, 2_001), raw])  # beyond both ends too
+    np.testing.assert_allclose(
+        calibrator.predict(grid),
+        np.clip(reference.predict(grid), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "none"])
+def test_a_calibrator_round_trips_through_json_and_predicts_identically(method):
+    raw, y = _noisy_scores(seed=8)
+    calibrator = fit_calibrator(raw, y, method)
+    state = json.loads(json.dumps(calibrator.to_dict()))
+    again = Calibrator.from_dict(state)
+    assert again == calibrator
+    grid = np.linspace(0.0, 1.0, 1_001)
+    np.testing.assert_allclose(again.predict(grid), calibrator.predict(grid), rtol=0, atol=1e-12)
+
+
+def test_a_broken_calibrator_file_is_refused():
+    with pytest.raises(ChurnError, match="unknown method 'platt'"):
+        Calibrator.from_dict({"method": "platt"})
+    with pytest.raises(ChurnError, match="2 x and 1 y values"):
+        Calibrator.from_dict({"method": "isotonic", "x_thresholds": [0, 1], "y_thresholds": [0]})
+    with pytest.raises(ChurnError, match="x increasing"):
+        Calibrator.from_dict(
+            {"method": "isotonic", "x_thresholds": [0.5, 0.1], "y_thresholds": [0, 1]}
+        )

@@ -108,9 +108,11 @@ def test_booleans_become_floats_and_text_is_refused(parts, feature_columns):
 def test_validation_without_churners_is_an_error(parts, feature_columns):
     (X, y), (X_valid, y_valid) = parts["train"], parts["valid"]
     with pytest.raises(ChurnError, match="churners in both"):
-        ChurnLightGBM(ModelParams(), feature_columns).fit(X, y, X_valid, y_valid * 0)
+        ChurnLightGBM.from_params(ModelParams(), feature_columns).fit(
+            X, y, eval_set=(X_valid, y_valid * 0)
+        )
 
 
 def test_predict_before_fit_is_an_error(parts, feature_columns):
     with pytest.raises(ChurnError, match="not fitted"):
-        ChurnLightGBM(ModelParams(), feature_columns).predict_proba(parts["test"][0])
+        ChurnLightGBM.from_params(ModelParams(), feature_columns).predict_proba(parts["test"][0])

@@ -31,14 +31,16 @@ def test_calibration_on_validation_months_fixes_class_balancing(fitted):
 
 def test_without_validation_months_probabilities_are_raw(parts, feature_columns):
     X, y = parts["train"]
-    model = ChurnLogistic(ModelParams(), feature_columns).fit(X, y)
+    model = ChurnLogistic.from_params(ModelParams(), feature_columns).fit(X, y)
     assert model.calibration_report_ is None
     assert np.allclose(model.predict_proba(X)[:, 1], model.predict_raw(X), atol=1e-6)
 
 
 def test_refit_is_identical_and_unseen_categories_score(fitted, parts, feature_columns):
     (X, y), (X_valid, y_valid) = parts["train"], parts["valid"]
-    again = ChurnLogistic(ModelParams(), feature_columns).fit(X, y, X_valid, y_valid)
+    again = ChurnLogistic.from_params(ModelParams(), feature_columns).fit(
+        X, y, eval_set=(X_valid, y_valid)
+    )
     X_test = parts["test"][0].head(4).copy()
     assert np.array_equal(again.predict_proba(X_test), fitted["logistic"].predict_proba(X_test))
     X_test["branch"] = pd.Categorical(["B9", None, "B1", "B2"])
@@ -47,4 +49,4 @@ def test_refit_is_identical_and_unseen_categories_score(fitted, parts, feature_c
 
 def test_predict_before_fit_is_an_error(parts, feature_columns):
     with pytest.raises(ChurnError, match="not fitted"):
-        ChurnLogistic(ModelParams(), feature_columns).predict_proba(parts["test"][0])
+        ChurnLogistic.from_params(ModelParams(), feature_columns).predict_proba(parts["test"][0])

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +140,24 @@ def test_probability_never_falls_as_the_score_rises(fired, churn):
     assert (np.diff(p) >= -1e-12).all()
     assert ((p > 0) & (p < 1)).all() or churn.min() == churn.max()
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_the_fitted_baseline_round_trips_through_json():
+    train = flags({}, {}, {"outflow": True}, {"outflow": True, "complaint": True})
+    rules = RuleBaseline(RuleWeights(key=3.0), RuleLevels(yellow_others=1)).fit(train, [0, 0, 1, 1])
+    state = json.loads(json.dumps(rules.to_dict()))
+    assert state["weights"] == {"key": 3.0, "auxiliary": 1.0, "qualitative": 0.5}
+    assert state["score_values"] == [0.0, 3.0, 3.5]
+    again = RuleBaseline.from_dict(state)
+    np.testing.assert_array_equal(again.predict_proba(HAND), rules.predict_proba(HAND))
+    assert again.warning_level(HAND).tolist() == rules.warning_level(HAND).tolist()
+    assert again.get_params() == {
+        "weights": state["weights"],
+        "levels": state["levels"],
+        "smoothing": 1.0,
+    }
+
+
+def test_a_baseline_without_its_learned_rates_is_refused():
+    with pytest.raises(ChurnError, match="0 score values but 0 churn rates"):
+        RuleBaseline.from_dict({"weights": {}, "levels": {}})

@@ -33,7 +33,7 @@ def demo_matrix(demo_tables):
 def model_folder(demo_matrix, tmp_path_factory) -> Path:
     """A packaged model (booster, calibrator, metadata) trained on the demo months."""
     from features.builder.registry import model_feature_columns
-    from models.lightgbm_model import ChurnLightGBM, feature_frame
+    from models.lightgbm_model import ChurnLightGBM
     from models.rules import RuleBaseline
     from pipeline.tracking.registry import save_model
 
@@ -41,11 +41,11 @@ def model_folder(demo_matrix, tmp_path_factory) -> Path:
     columns = model_feature_columns()
     train = demo_matrix[demo_matrix["as_of"].isin(pd.DatetimeIndex(TRAIN_MONTHS))]
     valid = demo_matrix[demo_matrix["as_of"].isin(pd.DatetimeIndex(VALID_MONTHS))]
-    model = ChurnLightGBM(params.model, columns).fit(train, train["label"], valid, valid["label"])
+    model = ChurnLightGBM.from_params(params.model, columns).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
+    )
     rules = RuleBaseline(params.rules.weights, params.rules.levels).fit(train, train["label"])
     folder = tmp_path_factory.mktemp("model") / "model"
     meta = model_meta(model, rules, train, columns, params)
-    save_model(
-        model.booster_, model.calibrator_, meta, feature_frame(train.head(5), columns), folder
-    )
+    save_model(model.booster_, model.calibrator_, meta, train.loc[:, columns].head(5), folder)
     return folder

@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.core.params import Params
 
 TRAIN_MONTHS = ["2022-09-30", "2022-10-31", "2022-11-30", "2022-12-31"]
@@ -43,22 +45,38 @@ def model_meta(model, rules, train: pd.DataFrame, columns: list[str], params: Pa
         "reference": reference_profile(
             train, columns, model.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
-        "rules": {
-            "weights": params.rules.weights.model_dump(),
-            "levels": params.rules.levels.model_dump(),
-            "smoothing": rules.smoothing,
-            "base_rate": rules.base_rate_,
-            "score_values": rules.score_values_.tolist(),
-            "churn_rate": rules.churn_rate_.tolist(),
-        },
+        "rules": rules.to_dict(),
     }
 
 
 def edited_model(folder: Path, target: Path, edit) -> Path:
     """Copy a packaged model and apply ``edit(meta)`` to its metadata."""
     shutil.copytree(folder, target)
-    path = target / "extra_files" / "churn_model.json"
+    path = target / "data" / "churn_model" / "churn_model.json"
     meta = json.loads(path.read_text())
     edit(meta)
     path.write_text(json.dumps(meta))
     return target
+
+
+SETTINGS = ["model.lightgbm.num_threads=1", "scoring.chunk_customers=700"]
+
+
+def churn_score(data, out, model, tracking, *settings, as_of=SCORED_AS_OF, csv=None):
+    args = [
+        "score",
+        "--data",
+        str(data),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        "--model",
+        str(model),
+        "--set",
+        f"tracking.uri={tracking}",
+    ]
+    args += ["--csv", str(csv)] if csv else []
+    for setting in [*SETTINGS, *settings]:
+        args += ["--set", setting]
+    return CliRunner().invoke(app, args)

@@ -7,7 +7,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from scoring_fixtures import LATEST_AS_OF, SCORED_AS_OF, edited_model, small_params
+from scoring_fixtures import LATEST_AS_OF, SCORED_AS_OF, churn_score, edited_model, small_params
 from typer.testing import CliRunner
 
 from features.builder.build import build_feature_matrix
@@ -22,27 +22,6 @@ from pipeline.scoring.playbook import load_playbook
 from pipeline.tracking.registry import load_packaged_model
 
 pytestmark = pytest.mark.slow
-SETTINGS = ["model.lightgbm.num_threads=1", "scoring.chunk_customers=700"]
-
-
-def churn_score(data, out, model, tracking, *settings, as_of=SCORED_AS_OF, csv=None):
-    args = [
-        "score",
-        "--data",
-        str(data),
-        "--as-of",
-        as_of,
-        "--out",
-        str(out),
-        "--model",
-        str(model),
-        "--set",
-        f"tracking.uri={tracking}",
-    ]
-    args += ["--csv", str(csv)] if csv else []
-    for setting in [*SETTINGS, *settings]:
-        args += ["--set", setting]
-    return CliRunner().invoke(app, args)
 
 
 @pytest.fixture(scope="module")

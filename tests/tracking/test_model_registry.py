@@ -29,7 +29,7 @@ def test_packaged_model_round_trips_through_a_folder(parts, tmp_path):
     (X, y), (Xv, yv), (Xt, _) = parts["train"], parts["valid"], parts["test"]
     FEATURES = [c for c in X.columns if c not in ("customer_id", "as_of")]
     params = ModelParams.model_validate({"lightgbm": {"num_threads": 1, "n_estimators": 80}})
-    model = ChurnLightGBM(params, FEATURES).fit(X, y, Xv, yv)
+    model = ChurnLightGBM.from_params(params, FEATURES).fit(X, y, eval_set=(Xv, yv))
     meta = {
         "feature_columns": FEATURES,
         "best_iteration": model.best_iteration_,
