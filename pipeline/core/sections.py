@@ -31,6 +31,7 @@ class DataParams(Section):
 
     dir: str = "data/demo"
     observation_end: str | None = None
+    min_activity_share: float = Field(0.2, gt=0.0, le=1.0)
     demo: DemoParams = DemoParams()
 
 

@@ -22,7 +22,13 @@ from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.params import Params
 from pipeline.data import coercion, validation
-from pipeline.data.observation import observation_end, observation_end_warnings
+from pipeline.data.observation import (
+    ActivityMonths,
+    ObservationEnd,
+    activity_months,
+    decide_observation_end,
+    observation_end_warnings,
+)
 from pipeline.data.quarantine import (
     LoadReport,
     RowProblems,
@@ -126,7 +132,40 @@ def _checked(
     rejected_dir: Path | str | None,
     started: float,
 ) -> LoadResult:
-    """Coerce, apply the row rules, quarantine, fail on too many rejects, assemble."""
+    """Check the frames, settle the observation end, quarantine, fail on too many rejects."""
+    checked = check_frames(raw, sources)
+    decided = decide_observation_end(
+        checked.months, params.data.observation_end, params.data.min_activity_share
+    )
+    loaded = finish_frames(checked, decided, rejected_dir)
+    check_rejected_share(loaded.report.tables, params.validation.max_rejected_share)
+    loaded.report.seconds = time.perf_counter() - started
+    return loaded
+
+
+@dataclass
+class CheckedFrames:
+    """Tables typed and checked against every row rule, before the observation end is known.
+
+    The loader's first step, run per partition of customers on a cluster; the
+    partitions' :attr:`months` add up to the whole data's (pipeline/data/observation.py).
+    """
+
+    raw: dict[str, pd.DataFrame]
+    sources: dict[str, str]
+    typed: dict[str, tuple[pd.DataFrame, RowProblems]]
+    customers: pd.DataFrame
+    positions: dict[str, np.ndarray]
+    months: ActivityMonths
+
+
+def check_frames(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> CheckedFrames:
+    """Coerce every table and apply the contract's row rules (nothing is written).
+
+    Raises:
+        DataContractError: a required column is missing, a required table is empty, or a
+            column cannot be read as its type.
+    """
     for name, frame in raw.items():
         coercion.check_structure(name, frame, SCHEMAS[name])
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
@@ -137,21 +176,47 @@ def _checked(
         for name in ACTIVITY_TABLES
         if name in typed
     }
+    dated = [_kept_dates(name, *typed[name], positions[name]) for name in positions]
+    return CheckedFrames(raw, sources, typed, customers, positions, activity_months(dated))
+
+
+def finish_frames(
+    checked: CheckedFrames, decided: ObservationEnd, rejected_dir: Path | str | None
+) -> LoadResult:
+    """Quarantine the rows dated after the observation end with the rest, and assemble.
+
+    The rejected share is left to the caller (for the whole data, not one partition).
+    """
+    typed, customers = checked.typed, checked.customers
+    for name, positions in checked.positions.items():
+        frame, problems = typed[name]
+        validation.check_after_observation_end(
+            frame, SCHEMAS[name].date_column, positions, decided.quarantine_after, problems
+        )
     problems = {name: table_problems for name, (_, table_problems) in typed.items()}
-    report = quarantine_tables(raw, problems, sources, rejected_dir, tuple(SCHEMAS))
-    check_rejected_share(report.tables, params.validation.max_rejected_share)
-    tables = _assemble(customers, typed, positions)
-    tables = dataclasses.replace(
-        tables, observation_end=observation_end(tables, params.data.observation_end)
-    )
+    report = quarantine_tables(checked.raw, problems, checked.sources, rejected_dir, tuple(SCHEMAS))
+    tables = _assemble(customers, typed, checked.positions)
+    tables = dataclasses.replace(tables, observation_end=decided.end)
     report.warnings = [
         f"optional table {name} is missing: {SWITCHED_OFF[name]}" for name in tables.missing_tables
     ]
-    if params.data.observation_end is not None:
-        report.warnings += observation_end_warnings(tables)
-    report.observation_end = tables.observation_end
-    report.seconds = time.perf_counter() - started
+    report.warnings += observation_end_warnings(
+        decided,
+        checked.months,
+        closed_after=int((customers["closed_date"] > decided.end).sum()),
+        opened_after=int((customers["open_date"] > decided.end).sum()),
+    )
+    report.observation_end = decided.end
+    report.observation_rule = decided.rule
     return LoadResult(tables, report)
+
+
+def _kept_dates(
+    name: str, frame: pd.DataFrame, problems: RowProblems, positions: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
+    """Return the customer positions and dates of the rows that passed every rule so far."""
+    kept = (positions >= 0) & ~problems.rejected_mask()
+    return positions[kept], frame[SCHEMAS[name].date_column][kept]
 
 
 def _customer_spine(frame: pd.DataFrame, problems: RowProblems) -> tuple[pd.DataFrame, pd.Series]:

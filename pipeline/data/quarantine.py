@@ -17,6 +17,8 @@ from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.errors import DataContractError
 
 REJECTED_SHARE_RULE = "rejected share above validation.max_rejected_share"
+AFTER_END = "after observation_end"
+"""The end of the reason of rows dated after the observation end (pipeline/data/validation.py)."""
 
 
 class RowProblems:
@@ -46,6 +48,17 @@ class RowProblems:
             return np.empty(0, dtype=np.int64)
         return np.unique(np.concatenate(list(self._rows.values())))
 
+    def only(self, suffix: str) -> int:
+        """Return how many rejected rows break only rules whose reason ends with ``suffix``."""
+        others = [rows for reason, rows in self._rows.items() if not reason.endswith(suffix)]
+        mine = [rows for reason, rows in self._rows.items() if reason.endswith(suffix)]
+        if not mine:
+            return 0
+        flagged = np.unique(np.concatenate(mine))
+        if not others:
+            return int(flagged.size)
+        return int(np.setdiff1d(flagged, np.concatenate(others), assume_unique=False).size)
+
     def rejected_mask(self) -> np.ndarray:
         """Return a boolean mask over the table, True for rejected rows."""
         mask = np.zeros(self.n_rows, dtype=bool)
@@ -72,6 +85,8 @@ class TableReport:
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     rows_rejected: int = 0
     quarantine_path: Path | None = None
+    rows_after_end: int = 0
+    """Rejected rows whose only fault is a date after the observation end."""
 
     @property
     def rows_kept(self) -> int:
@@ -80,8 +95,13 @@ class TableReport:
 
     @property
     def rejected_share(self) -> float:
-        """Share of the rows read that were quarantined."""
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+        """Share of the rows read that were quarantined as faulty.
+
+        Rows dated after the observation end are quarantined too, but they are not
+        faults of the export (the data simply go further), so they do not count here.
+        """
+        faulty = self.rows_rejected - self.rows_after_end
+        return faulty / self.rows_read if self.rows_read else 0.0
 
 
 @dataclass
@@ -91,6 +111,7 @@ class LoadReport:
     tables: dict[str, TableReport] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     observation_end: pd.Timestamp | None = None
+    observation_rule: str = ""
     seconds: float = 0.0
 
     def render(self) -> str:
@@ -109,6 +130,8 @@ class LoadReport:
         lines += [f"warning: {w}" for w in self.warnings]
         end = self.observation_end.date() if self.observation_end is not None else "unknown"
         lines.append(f"observation_end: {end}   (loaded and validated in {self.seconds:.1f} s)")
+        if self.observation_rule:
+            lines.append(f"  set by {self.observation_rule}")
         return "\n".join(lines)
 
 
@@ -173,6 +196,7 @@ def quarantine_tables(
             table_problems.counts(),
             len(table_problems.rejected_rows()),
             path,
+            table_problems.only(AFTER_END),
         )
     absent = [name for name in table_names if name not in raw]
     for name in absent if folder is not None else ():

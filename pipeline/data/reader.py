@@ -111,12 +111,38 @@ def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> Tabl
 
 
 def _parquet_files(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
-    names = fs.find(folder, maxdepth=1, withdirs=False)
-    return sorted(
-        name
-        for name in names
-        if name.endswith(".parquet") and name.rsplit("/", 1)[-1][0] not in "._"
-    )
+    """Return every Parquet file under a table folder, partition sub-folders included.
+
+    Names are matched without regard to case (``part-0.PARQUET``) and sub-folders are
+    walked (Hive-style ``year=2022/part-0.parquet``). Hidden and marker files (a name
+    starting with ``.`` or ``_`` anywhere in the path: temporary files, ``_SUCCESS``,
+    ``_metadata``) are skipped.
+
+    Raises:
+        DataContractError: the folder holds other files, which would otherwise be ignored.
+    """
+    base = folder.rstrip("/")
+    found, other = [], []
+    for name in sorted(fs.find(base, withdirs=False)):
+        relative = name[len(base) :].lstrip("/")
+        if any(part[:1] in "._" for part in relative.split("/")):
+            continue
+        (found if name.lower().endswith(".parquet") else other).append(name)
+    if other:
+        listed = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise DataContractError(
+            _table_of(base),
+            None,
+            "unreadable file",
+            f"{base} holds files that are not Parquet (*.parquet): {listed}; "
+            "move them out or rename them so that nothing is ignored",
+        )
+    return found
+
+
+def _table_of(folder: str) -> str:
+    name = folder.rsplit("/", 1)[-1]
+    return name[: -len(".parquet")] if name.lower().endswith(".parquet") else name
 
 
 def read_units(source: TableSource, rows_per_unit: int = READ_UNIT_ROWS) -> list[ReadUnit]:
@@ -274,6 +300,9 @@ def _read_csv(source: TableSource, file: str) -> pa.Table:
     text_columns = _text_columns(source.schema)
     types = {name: pa.dictionary(pa.int32(), pa.string()) for name in text_columns}
     types |= {c.name: pa.string() for c in source.schema.columns if c.kind == "id"}
+    # Dates as text: Arrow would shift a time with an offset to UTC; coercion keeps the
+    # local wall-clock time, as for time-zone-aware Parquet.
+    types |= {c.name: pa.string() for c in source.schema.columns if c.kind in ("date", "datetime")}
     options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
     with source.fs.open(file, "rb") as stream:
         return pacsv.read_csv(stream, convert_options=options)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from pipeline.core.calendar import is_month_end
 from pipeline.core.contract import Column, TableSchema
-from pipeline.data.quarantine import RowProblems
+from pipeline.data.quarantine import AFTER_END, RowProblems
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 NO_DAY = np.iinfo(np.int64).max
@@ -123,6 +123,24 @@ def check_activity_dates(
     open_day, close_day = customer_days
     problems.add(f"{date_column}: before open_date", dated & (day < open_day[at]))
     problems.add(f"{date_column}: after closed_date", dated & (day > close_day[at]))
+
+
+def check_after_observation_end(
+    frame: pd.DataFrame,
+    date_column: str,
+    positions: np.ndarray,
+    end: pd.Timestamp,
+    problems: RowProblems,
+) -> None:
+    """Reject rows dated on a day after the observation end: the data do not cover it.
+
+    Only rows that break no other rule get this reason: a faulty row is reported for
+    its faults (and it did not count toward the end either).
+    """
+    dated = frame[date_column].notna().to_numpy() & ~problems.rejected_mask()
+    day = days(frame[date_column])
+    end_day = days(pd.Series([end]))[0]
+    problems.add(f"{date_column}: {AFTER_END}", dated & (day > end_day))
 
 
 def check_balances(balances: pd.DataFrame, positions: np.ndarray, problems: RowProblems) -> None:
