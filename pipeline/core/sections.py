@@ -36,9 +36,13 @@ class DataParams(Section):
 
 
 class ValidationParams(Section):
-    """validation: how much quarantine a run tolerates."""
+    """validation: how much quarantine a run tolerates, and the bounds of plausible values."""
 
     max_rejected_share: float = Field(0.01, ge=0.0, le=1.0)
+    max_money: float = Field(1e12, gt=0.0)
+    birth_year_min: int = Field(1900, ge=1800)
+    min_customer_age: int = Field(16, ge=0, le=120)
+    duplicate_rows: Literal["warn", "quarantine"] = "warn"
 
 
 class LabelParams(Section):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, DataContractError
-from pipeline.core.params import Params
+from pipeline.core.params import Params, ValidationParams
 from pipeline.data import coercion, validation
 from pipeline.data.observation import (
     ActivityMonths,
@@ -133,7 +133,7 @@ def _checked(
     started: float,
 ) -> LoadResult:
     """Check the frames, settle the observation end, quarantine, fail on too many rejects."""
-    checked = check_frames(raw, sources)
+    checked = check_frames(raw, sources, params.validation)
     decided = decide_observation_end(
         checked.months, params.data.observation_end, params.data.min_activity_share
     )
@@ -159,7 +159,9 @@ class CheckedFrames:
     months: ActivityMonths
 
 
-def check_frames(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> CheckedFrames:
+def check_frames(
+    raw: dict[str, pd.DataFrame], sources: dict[str, str], rules: ValidationParams
+) -> CheckedFrames:
     """Coerce every table and apply the contract's row rules (nothing is written).
 
     Raises:
@@ -169,10 +171,10 @@ def check_frames(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> Check
     for name, frame in raw.items():
         coercion.check_structure(name, frame, SCHEMAS[name])
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
-    customers, rejected_ids = _customer_spine(*typed["customers"])
+    customers, rejected_ids = _customer_spine(*typed["customers"], rules)
     customer_days = validation.open_and_close_days(customers)
     positions = {
-        name: _check_activity(name, *typed[name], customers, rejected_ids, customer_days)
+        name: _check_activity(name, *typed[name], customers, rejected_ids, customer_days, rules)
         for name in ACTIVITY_TABLES
         if name in typed
     }
@@ -198,7 +200,8 @@ def finish_frames(
     tables = _assemble(customers, typed, checked.positions)
     tables = dataclasses.replace(tables, observation_end=decided.end)
     report.warnings = [
-        f"optional table {name} is missing: {SWITCHED_OFF[name]}" for name in tables.missing_tables
+        f"optional table {name} is missing or empty: {SWITCHED_OFF[name]}"
+        for name in tables.missing_tables
     ]
     report.warnings += observation_end_warnings(
         decided,
@@ -219,9 +222,12 @@ def _kept_dates(
     return positions[kept], frame[SCHEMAS[name].date_column][kept]
 
 
-def _customer_spine(frame: pd.DataFrame, problems: RowProblems) -> tuple[pd.DataFrame, pd.Series]:
+def _customer_spine(
+    frame: pd.DataFrame, problems: RowProblems, rules: ValidationParams
+) -> tuple[pd.DataFrame, pd.Series]:
     """Return the kept customers sorted by customer_id, and the ids of rejected customers."""
     validation.check_columns(frame, SCHEMAS["customers"], problems)
+    validation.check_ranges("customers", frame, rules, problems)
     validation.check_customers(frame, problems)
     rejected = problems.rejected_mask()
     ids = frame["customer_id"].astype("str")
@@ -237,10 +243,17 @@ def _check_activity(
     customers: pd.DataFrame,
     rejected_ids: pd.Series,
     customer_days: tuple[np.ndarray, np.ndarray],
+    rules: ValidationParams,
 ) -> np.ndarray:
     """Apply an activity table's row rules; return each row's customer position (-1: none)."""
     schema = SCHEMAS[name]
     validation.check_columns(frame, schema, problems)
+    validation.check_ranges(name, frame, rules, problems)
+    repeated = validation.repeated_rows(name, frame, schema)
+    if rules.duplicate_rows == "quarantine":
+        problems.add(validation.DUPLICATE_ROW, repeated)
+    else:
+        problems.note_repeated(int(repeated.sum()))
     positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
     validation.check_customer_reference(frame["customer_id"], positions, rejected_ids, problems)
     validation.check_activity_dates(frame, schema.date_column, positions, customer_days, problems)

@@ -28,7 +28,7 @@ import pandas as pd
 from pipeline.core.contract import SCHEMAS, Tables
 from pipeline.core.errors import DataContractError
 from pipeline.core.executor import Executor
-from pipeline.core.params import Params
+from pipeline.core.params import Params, ValidationParams
 from pipeline.data.coercion import coerce_column
 from pipeline.data.loader import CheckedFrames, check_frames, finish_frames
 from pipeline.data.observation import ActivityMonths, ObservationEnd, decide_observation_end
@@ -89,6 +89,7 @@ def load_partitions(
             checked_partition,
             partition,
             {name: table["rows"][partition] for name, table in routed.items()},
+            params.validation,
         )
         for partition in range(n_partitions)
     ]
@@ -182,7 +183,7 @@ def _branch_categories(pieces: list[tuple[str, ...]]) -> list[str]:
 
 
 def checked_partition(
-    partition: int, pieces: Mapping[str, list[pd.DataFrame]]
+    partition: int, pieces: Mapping[str, list[pd.DataFrame]], rules: ValidationParams
 ) -> CheckedFrames | dict[str, pd.DataFrame]:
     """Concatenate a partition's rows of every table and check them as the loader does.
 
@@ -205,7 +206,7 @@ def checked_partition(
             f"customer partition {partition} holds {len(frames['customers'])} customers but no "
             "trades rows; with so little data set engine.partitions lower",
         )
-    return check_frames(frames, {name: "in memory" for name in frames})
+    return check_frames(frames, {name: "in memory" for name in frames}, rules)
 
 
 def finished_partition(
@@ -253,9 +254,10 @@ def combined_report(
         rejected = sum(p.rows_rejected for p in parts)
         where = Path(rejected_dir) if rejected and rejected_dir is not None else None
         after_end = sum(p.rows_after_end for p in parts)
+        repeated = sum(p.rows_repeated for p in parts)
         read = sum(p.rows_read for p in parts)
         combined.tables[name] = TableReport(
-            name, source.location, read, rules, rejected, where, after_end
+            name, source.location, read, rules, rejected, where, after_end, repeated
         )
     with_customers = [set(r.warnings) for r in reports if r.observation_end is not None]
     shared = set.intersection(*with_customers) if with_customers else set()

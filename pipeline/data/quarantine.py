@@ -27,6 +27,11 @@ class RowProblems:
     def __init__(self, n_rows: int):
         self.n_rows = n_rows
         self._rows: dict[str, np.ndarray] = {}
+        self.repeated = 0
+
+    def note_repeated(self, rows: int) -> None:
+        """Record rows kept although they repeat an earlier row exactly (reported, not rejected)."""
+        self.repeated += rows
 
     def add(self, reason: str, rows: np.ndarray | pd.Series) -> None:
         """Record that ``rows`` (a boolean mask over the table, or positions) break ``reason``."""
@@ -87,6 +92,8 @@ class TableReport:
     quarantine_path: Path | None = None
     rows_after_end: int = 0
     """Rejected rows whose only fault is a date after the observation end."""
+    rows_repeated: int = 0
+    """Kept rows that repeat an earlier row in every contract column."""
 
     @property
     def rows_kept(self) -> int:
@@ -127,6 +134,12 @@ class LoadReport:
                 where = t.quarantine_path or "not written (no rejected folder)"
                 lines.append(f"rejected from {t.table} ({t.rejected_share:.2%}) -> {where}")
                 lines += [f"  {count:>10,}  {rule}" for rule, count in t.rejected_by_rule.items()]
+        for t in self.tables.values():
+            if t.rows_repeated:
+                lines.append(
+                    f"warning: {t.rows_repeated:,} rows of {t.table} repeat an earlier row in "
+                    "every column; kept (validation.duplicate_rows=quarantine drops the copies)"
+                )
         lines += [f"warning: {w}" for w in self.warnings]
         end = self.observation_end.date() if self.observation_end is not None else "unknown"
         lines.append(f"observation_end: {end}   (loaded and validated in {self.seconds:.1f} s)")
@@ -135,16 +148,35 @@ class LoadReport:
         return "\n".join(lines)
 
 
+QUARANTINE_COLUMNS = ("reason", "source_row")
+
+
 def quarantine_frame(raw: pd.DataFrame, problems: RowProblems) -> pd.DataFrame:
-    """Return the rejected rows as read, plus ``reason`` and ``source_row`` (0-based input row)."""
+    """Return the rejected rows as read, plus ``reason`` and ``source_row`` (0-based input row).
+
+    An input column that already bears one of those names is kept as ``input_<name>``
+    (``input_input_<name>`` if that is taken too), so nothing of the row is lost.
+    """
     rows = problems.rejected_rows()
     frame = raw.iloc[rows].reset_index(drop=True)
+    frame = frame.rename(columns=_free_names(list(frame.columns)))
     for name in [c for c in frame.columns if frame[c].dtype == "object"]:
         # Mixed Python objects (e.g. 12.5 next to "abc") cannot go to Parquet as they are.
         frame[name] = frame[name].astype("str")
     frame["reason"] = pd.Series(problems.reasons(), dtype="str")
     frame["source_row"] = rows
     return frame
+
+
+def _free_names(columns: list[str]) -> dict[str, str]:
+    renamed = {}
+    for name in QUARANTINE_COLUMNS:
+        if name in columns:
+            free = f"input_{name}"
+            while free in columns or free in renamed.values():
+                free = f"input_{free}"
+            renamed[name] = free
+    return renamed
 
 
 def write_quarantine(
@@ -197,6 +229,7 @@ def quarantine_tables(
             len(table_problems.rejected_rows()),
             path,
             table_problems.only(AFTER_END),
+            table_problems.repeated,
         )
     absent = [name for name in table_names if name not in raw]
     for name in absent if folder is not None else ():

@@ -59,20 +59,40 @@ class ReadUnit:
     row_groups: tuple[int, ...] | None = None
 
 
+def is_empty(source: TableSource) -> bool:
+    """Return whether a table holds no row (a header-only CSV, Parquet files of 0 rows)."""
+    if source.kind == "csv":
+        with source.fs.open(source.files[0], "rb") as stream:
+            return len([line for line in stream.read(1 << 16).splitlines()[:2] if line.strip()]) < 2
+    fs = arrow_filesystem(source.fs)
+    try:
+        return all(pq.read_metadata(file, filesystem=fs).num_rows == 0 for file in source.files)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{source.location}: {exc}"
+        ) from None
+
+
 def table_sources(data_url: str) -> dict[str, TableSource]:
     """Return the source of every table present at a data location.
 
+    An optional table without a single row counts as absent: its features are
+    unavailable (NaN), never zeros.
+
     Raises:
-        ChurnError: the location is not a folder.
+        ChurnError: the location cannot be opened or is not a folder.
         DataContractError: a required table is missing, or a table folder holds no Parquet file.
     """
-    fs, root = fsspec.core.url_to_fs(str(data_url))
+    try:
+        fs, root = fsspec.core.url_to_fs(str(data_url))
+    except (ValueError, ImportError) as exc:
+        raise ChurnError(f"cannot open the data location {data_url}: {exc}") from None
     if not fs.isdir(root):
         raise ChurnError(f"data folder not found: {data_url}")
     sources = {}
     for name, schema in SCHEMAS.items():
         source = find_table_source(fs, root, name)
-        if source is not None:
+        if source is not None and (schema.required or not is_empty(source)):
             sources[name] = source
         elif schema.required:
             raise DataContractError(
@@ -85,12 +105,25 @@ def table_sources(data_url: str) -> dict[str, TableSource]:
 
 
 def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> TableSource | None:
-    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``."""
+    """Return the table's ``<table>.parquet`` (file or folder), ``<table>/`` or ``<table>.csv``.
+
+    Raises:
+        DataContractError: more than one of them exists (which one is the export?).
+    """
     root = root.rstrip("/")
-    for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv"):
-        if fs.exists(candidate):
-            return _source_at(fs, candidate, table)
-    return None
+    found = [
+        candidate
+        for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv")
+        if fs.exists(candidate)
+    ]
+    if len(found) > 1:
+        raise DataContractError(
+            table,
+            None,
+            "ambiguous table files",
+            f"{' and '.join(found)} all exist; keep exactly one of them",
+        )
+    return _source_at(fs, found[0], table) if found else None
 
 
 def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> TableSource:

@@ -132,3 +132,96 @@ def test_csv_times_with_an_offset_keep_their_local_wall_clock(demo_data, clean, 
     pd.testing.assert_series_equal(
         loaded.tables.transfers["transfer_date"], expected, check_names=False
     )
+
+
+def rewrite(path: Path, edit) -> None:
+    frame = pq.read_table(path).to_pandas(date_as_object=False)
+    pq.write_table(pa.Table.from_pandas(edit(frame), preserve_index=False), path)
+
+
+def test_absurd_cash_and_birth_year_are_quarantined_with_their_bound(demo_data, tmp_path):
+    data = copy_of(demo_data, tmp_path / "data")
+
+    def absurd_cash(balances):
+        balances.loc[5, "cash"] = 1e300
+        return balances
+
+    def born_in_3000(customers):
+        customers.loc[7, "birth_year"] = 3000
+        return customers
+
+    rewrite(data / "balances.parquet", absurd_cash)
+    rewrite(data / "customers.parquet", born_in_3000)
+    code, output = validate(data, tmp_path / "run")
+    assert code == 0, output
+    rejected = tmp_path / "run" / "rejected"
+    balances = pd.read_parquet(rejected / "balances.parquet")
+    assert "cash: above validation.max_money" in balances["reason"].tolist()
+    customers = pd.read_parquet(rejected / "customers.parquet")
+    assert customers["reason"].tolist() == [
+        "birth_year: less than validation.min_customer_age years before open_date"
+    ]
+    assert customers["source_row"].tolist() == [7]
+
+
+def test_exact_duplicate_trades_are_reported_or_quarantined_as_params_say(
+    demo_data, clean, tmp_path
+):
+    data = copy_of(demo_data, tmp_path / "data")
+    trades = pq.read_table(data / "trades.parquet")
+    pq.write_table(pa.concat_tables([trades, trades.slice(10, 3)]), data / "trades.parquet")
+    already = clean.report.tables["trades"].rows_repeated  # equal trades on one day
+    code, output = validate(data, tmp_path / "run")
+    assert code == 0, output
+    assert f"warning: {already + 3:,} rows of trades repeat an earlier row" in output
+    assert len(load_tables(data, Params(), None).tables.trades) == len(clean.tables.trades) + 3
+    quarantine = ["--set", "validation.duplicate_rows=quarantine"]
+    result = churn("validate", "--data", str(data), "--out", str(tmp_path / "q"), *quarantine)
+    assert result.exit_code == 0, result.output
+    rejected = pd.read_parquet(tmp_path / "q" / "rejected" / "trades.parquet")
+    assert set(rejected["reason"]) == {"duplicate row"} and len(rejected) == already + 3
+    assert rejected["source_row"].tolist()[-3:] == [trades.num_rows + i for i in range(3)]
+
+
+def test_an_input_column_named_reason_survives_the_quarantine(demo_data, tmp_path):
+    data = copy_of(demo_data, tmp_path / "data")
+
+    def with_own_reason(trades):
+        trades["reason"] = "broker note"
+        trades.loc[3, "amount"] = -1.0
+        return trades
+
+    rewrite(data / "trades.parquet", with_own_reason)
+    code, output = validate(data, tmp_path / "run")
+    assert code == 0, output
+    rejected = pd.read_parquet(tmp_path / "run" / "rejected" / "trades.parquet")
+    row = rejected[rejected["source_row"] == 3]
+    assert row["reason"].tolist() == ["amount: must be > 0"]
+    assert row["input_reason"].tolist() == ["broker note"]
+    assert set(rejected["input_reason"]) == {"broker note"}
+
+
+def test_a_table_stored_as_csv_and_parquet_is_refused_naming_both(demo_data, tmp_path):
+    data = copy_of(demo_data, tmp_path / "data")
+    pd.read_parquet(data / "customers.parquet").to_csv(data / "customers.csv", index=False)
+    code, output = validate(data, tmp_path / "run")
+    assert code == 2
+    assert "ambiguous" in output and "customers.parquet" in output and "customers.csv" in output
+
+
+def test_a_header_only_optional_table_is_unavailable_not_zero(demo_data, tmp_path):
+    data = copy_of(demo_data, tmp_path / "data")
+    (data / "transfers.parquet").unlink()
+    (data / "transfers.csv").write_text("customer_id,transfer_date,direction,amount\n")
+    code, output = validate(data, tmp_path / "run")
+    assert code == 0, output
+    assert "optional table transfers is missing or empty" in output
+    out = tmp_path / "features.parquet"
+    built = churn("features", "--data", str(data), "--as-of", END, "--out", str(out))
+    assert built.exit_code == 0, built.output
+    assert pd.read_parquet(out)["outflow_share_6m"].isna().all()
+
+
+def test_an_unknown_url_scheme_is_a_message(tmp_path):
+    code, output = validate("foo://x", tmp_path / "run")
+    assert code == 2 and "foo://x" in output
