@@ -58,8 +58,8 @@ class SnapshotParams(Section):
 
     first_as_of: str | None = None
     last_as_of: str | None = None
-    min_history_months: int = Field(6, ge=0)
-    every_months: int = Field(1, ge=1)
+    min_history_months: int = Field(6, ge=0, le=600)
+    every_months: int = Field(1, ge=1, le=120)
 
 
 class FeatureParams(Section):
@@ -213,6 +213,8 @@ class TrackingParams(Section):
     uri: str | None = None
     experiment: str = "brokerage-churn"
     model_name: str = "brokerage-churn-lightgbm"
+    request_timeout_seconds: int = Field(10, ge=1)
+    request_retries: int = Field(2, ge=0)
 
 
 class EngineParams(Section):

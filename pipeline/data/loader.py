@@ -35,7 +35,7 @@ from pipeline.data.quarantine import (
     check_rejected_share,
     quarantine_tables,
 )
-from pipeline.data.reader import is_url, read_source, table_sources
+from pipeline.data.reader import TableSource, is_url, read_source, table_sources
 
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
@@ -86,7 +86,19 @@ def load_tables(
     sources = table_sources(str(data_dir))
     raw = {name: read_source(source) for name, source in sources.items()}
     locations = {name: source.location for name, source in sources.items()}
-    return _checked(raw, locations, params, rejected_dir, started)
+    loaded = _checked(raw, locations, params, rejected_dir, started)
+    loaded.report.warnings += shadowed_warnings(sources)
+    return loaded
+
+
+def shadowed_warnings(sources: Mapping[str, TableSource]) -> list[str]:
+    """Name every copy of a table that was found and not read."""
+    return [
+        f"{name}: {', '.join(source.shadowed)} also found and NOT read; {source.location} is "
+        "read (the contract prefers Parquet): remove the other copies if they differ"
+        for name, source in sources.items()
+        if source.shadowed
+    ]
 
 
 def tables_from_frames(

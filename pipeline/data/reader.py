@@ -17,6 +17,7 @@ equal the whole table row for row.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class TableSource:
     fs: fsspec.AbstractFileSystem
     files: tuple[str, ...]
     kind: str
+    shadowed: tuple[str, ...] = ()
+    """Other copies of the table found beside it and not read (reported, never silent)."""
 
     @property
     def schema(self) -> TableSchema:
@@ -105,10 +108,10 @@ def table_sources(data_url: str) -> dict[str, TableSource]:
 
 
 def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> TableSource | None:
-    """Return the table's ``<table>.parquet`` (file or folder), ``<table>/`` or ``<table>.csv``.
+    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``.
 
-    Raises:
-        DataContractError: more than one of them exists (which one is the export?).
+    The contract prefers Parquet; copies found beside the one read are named in
+    ``shadowed``, so the load report can say which file was not read.
     """
     root = root.rstrip("/")
     found = [
@@ -116,14 +119,9 @@ def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> T
         for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv")
         if fs.exists(candidate)
     ]
-    if len(found) > 1:
-        raise DataContractError(
-            table,
-            None,
-            "ambiguous table files",
-            f"{' and '.join(found)} all exist; keep exactly one of them",
-        )
-    return _source_at(fs, found[0], table) if found else None
+    if not found:
+        return None
+    return dataclasses.replace(_source_at(fs, found[0], table), shadowed=tuple(found[1:]))
 
 
 def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> TableSource:
@@ -214,6 +212,17 @@ def table_arrow_schema(source: TableSource) -> pa.Schema | None:
     return reading_schema(unified, source.schema)
 
 
+def _unique_columns(source: TableSource, names: list[str]) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataContractError(
+            source.table,
+            repeated[0],
+            "duplicate column name",
+            f"{source.location} names {repeated} more than once; which one is the data?",
+        )
+
+
 def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> pd.DataFrame:
     """Read one piece of a table (``schema`` from :func:`table_arrow_schema`).
 
@@ -225,6 +234,7 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
             arrow = _read_csv(source, unit.file)
         else:
             arrow = _read_parquet_unit(source, unit, schema)
+        _unique_columns(source, arrow.column_names)
         frame = arrow.to_pandas(date_as_object=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataContractError(

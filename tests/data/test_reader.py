@@ -53,20 +53,16 @@ def test_csv_reads_like_the_loader(tmp_path):
     assert frame["customer_id"].tolist() == ["007", "010"]
 
 
-def test_a_table_stored_twice_is_refused_naming_every_copy(tmp_path, split_demo_data):
+def test_table_file_wins_over_folder_and_csv_as_in_the_loader(tmp_path, split_demo_data):
     pq.write_table(
         pq.read_table(next((split_demo_data / "events").glob("*.parquet"))),
         tmp_path / "events.parquet",
     )
-    (tmp_path / "events.csv").write_text(
-        "customer_id,event_date,event_type\nC1,2021-01-01,contact\n"
-    )
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events.csv").write_text("customer_id,event_date,event_type\n")
     fs, root = fsspec.core.url_to_fs(str(tmp_path))
-    with pytest.raises(DataContractError, match="ambiguous") as refused:
-        io.find_table_source(fs, root, "events")
-    assert "events.parquet" in str(refused.value) and "events.csv" in str(refused.value)
-    (tmp_path / "events.csv").unlink()
-    assert io.find_table_source(fs, root, "events").files == (f"{tmp_path}/events.parquet",)
+    source = io.find_table_source(fs, root, "events")
+    assert source.files == (f"{tmp_path}/events.parquet",)
     assert find_table_file(tmp_path, "events").name == "events.parquet"
 
 
