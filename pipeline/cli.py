@@ -6,6 +6,7 @@ Stages are imported lazily so ``churn --help`` stays fast.
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -42,12 +43,34 @@ def _params(path: Path | None, sets: list[str] | None) -> Params:
     return load_params(path, sets or [])
 
 
+USER_FIXABLE = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder",
+}
+"""File-system errors a user fixes (a path, a permission, a full disk): exit 2, not a traceback."""
+
+
 def _guard(action):
-    """Run a stage; turn a user-fixable ChurnError into a message and exit code 2."""
+    """Run a stage; turn a user-fixable ChurnError or file error into a message and exit 2."""
     try:
         return action()
     except ChurnError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from None
+    except OSError as exc:
+        if exc.errno not in USER_FIXABLE:
+            raise
+        where = exc.filename or "a file"
+        typer.secho(
+            f"error: cannot write or read {where}: {USER_FIXABLE[exc.errno]}",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(code=2) from None
 
 

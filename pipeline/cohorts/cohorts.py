@@ -82,6 +82,12 @@ def build_cohorts(tables: Tables, params: Params) -> Cohorts:
     return gather_cohorts(executor, partitioned_cohorts(executor, partitioned, params))
 
 
+def data_span_of(executor: Executor, partitioned: PartitionedTables) -> DataSpan:
+    """Return the months the partitioned data cover (first activity month, observation end)."""
+    dates = executor.gather([executor.submit(first_dates, part) for part in partitioned.parts])
+    return DataSpan(first_month_of(dates), partitioned.observation_end)
+
+
 def partitioned_cohorts(
     executor: Executor, partitioned: PartitionedTables, params: Params
 ) -> PartitionedCohorts:
@@ -92,9 +98,7 @@ def partitioned_cohorts(
         partitioned: the validated tables, partitioned by customer.
         params: the run's params (``snapshots``, ``label``, ``split``, ``features``, ``rules``).
     """
-    dates = executor.gather([executor.submit(first_dates, part) for part in partitioned.parts])
-    span = DataSpan(first_month_of(dates), partitioned.observation_end)
-    months = snapshot_months(span, params.snapshots, params.label)
+    months = snapshot_months(data_span_of(executor, partitioned), params.snapshots, params.label)
     split = out_of_time_split(months, params.split, params.label.horizon_months)
     used = sorted(set(split.train) | set(split.validation) | set(split.test))
     warn_missing_inputs_once(executor, partitioned)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.core.calendar import add_months, month_end_of_index, month_index, month_param
 from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
-from pipeline.core.errors import ChurnError, IncompleteLabelWindowError
+from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
 from pipeline.core.params import LabelParams, SnapshotParams
 
 
@@ -91,6 +91,12 @@ def snapshot_months(
     first = default_first_as_of(span, snapshots.min_history_months)
     if snapshots.first_as_of is not None:
         first = month_param("snapshots.first_as_of", snapshots.first_as_of)
+        data_start = month_end_of_index(span.first_month)[0]
+        if first < data_start:
+            raise ParamsError(
+                f"snapshots.first_as_of {first.date()} is before the first month with "
+                f"activity data ({data_start.date()}): those months hold no history"
+            )
     last = complete
     if snapshots.last_as_of is not None:
         last = month_param("snapshots.last_as_of", snapshots.last_as_of)
@@ -111,6 +117,26 @@ def snapshot_months(
     first_index, last_index = month_index(pd.DatetimeIndex([first, last]))
     indices = np.arange(last_index, first_index - 1, -snapshots.every_months)[::-1]
     return list(month_end_of_index(indices))
+
+
+def check_as_of_within(as_of: list[pd.Timestamp], span: DataSpan) -> None:
+    """Refuse as-of month ends before the first month with activity or after observation_end.
+
+    Raises:
+        ChurnError: naming the month and the data's range.
+    """
+    start = month_end_of_index(span.first_month)[0]
+    for month in as_of:
+        if month > span.observation_end:
+            raise ChurnError(
+                f"--as-of {month.date()} is after the data's observation_end "
+                f"{span.observation_end.date()}: the data cannot describe that month"
+            )
+        if month < start:
+            raise ChurnError(
+                f"--as-of {month.date()} is before the first month with activity data "
+                f"({start.date()}): the data cannot describe that month"
+            )
 
 
 def default_first_as_of(tables: Tables | DataSpan, min_history_months: int) -> pd.Timestamp:

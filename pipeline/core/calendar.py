@@ -6,6 +6,8 @@ differences and lets tables be scattered into dense month x customer arrays.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -25,13 +27,21 @@ def month_end_of_index(index: np.ndarray | int) -> pd.DatetimeIndex:
     return periods.to_timestamp(how="end").normalize()
 
 
+MONTH_TEXT = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+"""The month formats accepted on the command line and in params: YYYY-MM or YYYY-MM-DD."""
+
+
 def to_month_end(value: str | pd.Timestamp) -> pd.Timestamp:
     """Parse '2024-06', '2024-06-30' or a timestamp into that month's end date.
 
     Raises:
         ValueError: when a full date is given that is not the last day of its month.
     """
-    text = str(value)
+    if isinstance(value, str) and not MONTH_TEXT.fullmatch(value.strip()):
+        raise ValueError(
+            f"{value!r} is not a month: write YYYY-MM (2024-06) or its last day (2024-06-30)"
+        )
+    text = str(value).strip()
     ts = pd.Timestamp(text)
     end = (ts + pd.offsets.MonthEnd(0)).normalize()
     if len(text) > 7 and ts.normalize() != end:

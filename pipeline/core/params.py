@@ -6,6 +6,7 @@ params.yaml documents them with comments and a test keeps the two equal.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,23 @@ def load_params(
     for override in overrides:
         _apply_override(tree, override)
     try:
-        return Params.model_validate(tree)
+        return Params.model_validate(_dates_as_text(tree))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ParamsError(f"invalid params ({_source(path)}): {problems}") from None
+
+
+def _dates_as_text(value: Any) -> Any:
+    """Turn YAML dates (``observation_end: 2022-12-31`` unquoted) into the ISO text params take."""
+    if isinstance(value, dict):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(item) for item in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def _source(path: Path | str | None) -> str:

@@ -31,13 +31,18 @@ class DataParams(Section):
 
     dir: str = "data/demo"
     observation_end: str | None = None
+    min_activity_share: float = Field(0.2, gt=0.0, le=1.0)
     demo: DemoParams = DemoParams()
 
 
 class ValidationParams(Section):
-    """validation: how much quarantine a run tolerates."""
+    """validation: how much quarantine a run tolerates, and the bounds of plausible values."""
 
     max_rejected_share: float = Field(0.01, ge=0.0, le=1.0)
+    max_money: float = Field(1e12, gt=0.0)
+    birth_year_min: int = Field(1900, ge=1800)
+    min_customer_age: int = Field(16, ge=0, le=120)
+    duplicate_rows: Literal["warn", "quarantine"] = "warn"
 
 
 class LabelParams(Section):
@@ -53,8 +58,8 @@ class SnapshotParams(Section):
 
     first_as_of: str | None = None
     last_as_of: str | None = None
-    min_history_months: int = Field(6, ge=0)
-    every_months: int = Field(1, ge=1)
+    min_history_months: int = Field(6, ge=0, le=600)
+    every_months: int = Field(1, ge=1, le=120)
 
 
 class FeatureParams(Section):
@@ -208,6 +213,8 @@ class TrackingParams(Section):
     uri: str | None = None
     experiment: str = "brokerage-churn"
     model_name: str = "brokerage-churn-lightgbm"
+    request_timeout_seconds: int = Field(10, ge=1)
+    request_retries: int = Field(2, ge=0)
 
 
 class EngineParams(Section):

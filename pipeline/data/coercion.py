@@ -31,6 +31,9 @@ EMPTY_DTYPES = {
     "float": "float64",
     "int": "Int64",
 }
+UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+"""A time of day followed by a UTC offset (``Z``, ``+08:00``, ``-0500``): the offset is dropped,
+keeping the local wall-clock time the export recorded."""
 KIND_NAMES = {
     "id": "an id",
     "string": "text",
@@ -176,8 +179,9 @@ def _as_datetime(values: pd.Series) -> pd.Series | None:
     codes, uniques = pd.factorize(values.astype("str"))
     parsed = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     if len(uniques):
+        local = pd.Series(uniques).str.replace(UTC_OFFSET, r"\1", regex=True)
         try:
-            distinct = pd.to_datetime(pd.Series(uniques), format="ISO8601", errors="coerce")
+            distinct = pd.to_datetime(local, format="ISO8601", errors="coerce")
         except (ValueError, TypeError, OverflowError):
             return None
         found = codes >= 0

@@ -20,16 +20,22 @@ import pandas as pd
 
 from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, DataContractError
-from pipeline.core.params import Params
+from pipeline.core.params import Params, ValidationParams
 from pipeline.data import coercion, validation
-from pipeline.data.observation import observation_end, observation_end_warnings
+from pipeline.data.observation import (
+    ActivityMonths,
+    ObservationEnd,
+    activity_months,
+    decide_observation_end,
+    observation_end_warnings,
+)
 from pipeline.data.quarantine import (
     LoadReport,
     RowProblems,
     check_rejected_share,
     quarantine_tables,
 )
-from pipeline.data.reader import is_url, read_source, table_sources
+from pipeline.data.reader import TableSource, is_url, read_source, table_sources
 
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
@@ -80,7 +86,19 @@ def load_tables(
     sources = table_sources(str(data_dir))
     raw = {name: read_source(source) for name, source in sources.items()}
     locations = {name: source.location for name, source in sources.items()}
-    return _checked(raw, locations, params, rejected_dir, started)
+    loaded = _checked(raw, locations, params, rejected_dir, started)
+    loaded.report.warnings += shadowed_warnings(sources)
+    return loaded
+
+
+def shadowed_warnings(sources: Mapping[str, TableSource]) -> list[str]:
+    """Name every copy of a table that was found and not read."""
+    return [
+        f"{name}: {', '.join(source.shadowed)} also found and NOT read; {source.location} is "
+        "read (the contract prefers Parquet): remove the other copies if they differ"
+        for name, source in sources.items()
+        if source.shadowed
+    ]
 
 
 def tables_from_frames(
@@ -126,37 +144,102 @@ def _checked(
     rejected_dir: Path | str | None,
     started: float,
 ) -> LoadResult:
-    """Coerce, apply the row rules, quarantine, fail on too many rejects, assemble."""
+    """Check the frames, settle the observation end, quarantine, fail on too many rejects."""
+    checked = check_frames(raw, sources, params.validation)
+    decided = decide_observation_end(
+        checked.months, params.data.observation_end, params.data.min_activity_share
+    )
+    loaded = finish_frames(checked, decided, rejected_dir)
+    check_rejected_share(loaded.report.tables, params.validation.max_rejected_share)
+    loaded.report.seconds = time.perf_counter() - started
+    return loaded
+
+
+@dataclass
+class CheckedFrames:
+    """Tables typed and checked against every row rule, before the observation end is known.
+
+    The loader's first step, run per partition of customers on a cluster; the
+    partitions' :attr:`months` add up to the whole data's (pipeline/data/observation.py).
+    """
+
+    raw: dict[str, pd.DataFrame]
+    sources: dict[str, str]
+    typed: dict[str, tuple[pd.DataFrame, RowProblems]]
+    customers: pd.DataFrame
+    positions: dict[str, np.ndarray]
+    months: ActivityMonths
+
+
+def check_frames(
+    raw: dict[str, pd.DataFrame], sources: dict[str, str], rules: ValidationParams
+) -> CheckedFrames:
+    """Coerce every table and apply the contract's row rules (nothing is written).
+
+    Raises:
+        DataContractError: a required column is missing, a required table is empty, or a
+            column cannot be read as its type.
+    """
     for name, frame in raw.items():
         coercion.check_structure(name, frame, SCHEMAS[name])
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
-    customers, rejected_ids = _customer_spine(*typed["customers"])
+    customers, rejected_ids = _customer_spine(*typed["customers"], rules)
     customer_days = validation.open_and_close_days(customers)
     positions = {
-        name: _check_activity(name, *typed[name], customers, rejected_ids, customer_days)
+        name: _check_activity(name, *typed[name], customers, rejected_ids, customer_days, rules)
         for name in ACTIVITY_TABLES
         if name in typed
     }
+    dated = [_kept_dates(name, *typed[name], positions[name]) for name in positions]
+    return CheckedFrames(raw, sources, typed, customers, positions, activity_months(dated))
+
+
+def finish_frames(
+    checked: CheckedFrames, decided: ObservationEnd, rejected_dir: Path | str | None
+) -> LoadResult:
+    """Quarantine the rows dated after the observation end with the rest, and assemble.
+
+    The rejected share is left to the caller (for the whole data, not one partition).
+    """
+    typed, customers = checked.typed, checked.customers
+    for name, positions in checked.positions.items():
+        frame, problems = typed[name]
+        validation.check_after_observation_end(
+            frame, SCHEMAS[name].date_column, positions, decided.quarantine_after, problems
+        )
     problems = {name: table_problems for name, (_, table_problems) in typed.items()}
-    report = quarantine_tables(raw, problems, sources, rejected_dir, tuple(SCHEMAS))
-    check_rejected_share(report.tables, params.validation.max_rejected_share)
-    tables = _assemble(customers, typed, positions)
-    tables = dataclasses.replace(
-        tables, observation_end=observation_end(tables, params.data.observation_end)
-    )
+    report = quarantine_tables(checked.raw, problems, checked.sources, rejected_dir, tuple(SCHEMAS))
+    tables = _assemble(customers, typed, checked.positions)
+    tables = dataclasses.replace(tables, observation_end=decided.end)
     report.warnings = [
-        f"optional table {name} is missing: {SWITCHED_OFF[name]}" for name in tables.missing_tables
+        f"optional table {name} is missing or empty: {SWITCHED_OFF[name]}"
+        for name in tables.missing_tables
     ]
-    if params.data.observation_end is not None:
-        report.warnings += observation_end_warnings(tables)
-    report.observation_end = tables.observation_end
-    report.seconds = time.perf_counter() - started
+    report.warnings += observation_end_warnings(
+        decided,
+        checked.months,
+        closed_after=int((customers["closed_date"] > decided.end).sum()),
+        opened_after=int((customers["open_date"] > decided.end).sum()),
+    )
+    report.observation_end = decided.end
+    report.observation_rule = decided.rule
     return LoadResult(tables, report)
 
 
-def _customer_spine(frame: pd.DataFrame, problems: RowProblems) -> tuple[pd.DataFrame, pd.Series]:
+def _kept_dates(
+    name: str, frame: pd.DataFrame, problems: RowProblems, positions: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
+    """Return the customer positions and dates of the rows that passed every rule so far."""
+    kept = (positions >= 0) & ~problems.rejected_mask()
+    return positions[kept], frame[SCHEMAS[name].date_column][kept]
+
+
+def _customer_spine(
+    frame: pd.DataFrame, problems: RowProblems, rules: ValidationParams
+) -> tuple[pd.DataFrame, pd.Series]:
     """Return the kept customers sorted by customer_id, and the ids of rejected customers."""
     validation.check_columns(frame, SCHEMAS["customers"], problems)
+    validation.check_ranges("customers", frame, rules, problems)
     validation.check_customers(frame, problems)
     rejected = problems.rejected_mask()
     ids = frame["customer_id"].astype("str")
@@ -172,10 +255,17 @@ def _check_activity(
     customers: pd.DataFrame,
     rejected_ids: pd.Series,
     customer_days: tuple[np.ndarray, np.ndarray],
+    rules: ValidationParams,
 ) -> np.ndarray:
     """Apply an activity table's row rules; return each row's customer position (-1: none)."""
     schema = SCHEMAS[name]
     validation.check_columns(frame, schema, problems)
+    validation.check_ranges(name, frame, rules, problems)
+    repeated = validation.repeated_rows(name, frame, schema)
+    if rules.duplicate_rows == "quarantine":
+        problems.add(validation.DUPLICATE_ROW, repeated)
+    else:
+        problems.note_repeated(int(repeated.sum()))
     positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
     validation.check_customer_reference(frame["customer_id"], positions, rejected_ids, problems)
     validation.check_activity_dates(frame, schema.date_column, positions, customer_days, problems)

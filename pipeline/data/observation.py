@@ -1,56 +1,175 @@
-"""Where observation ends: the last month end the data describe.
+"""Where observation ends: the last month end the data describe, robust to stray dates.
 
-Label windows that end after it are incomplete and never counted as "stayed".
+Label windows that end after it are incomplete and never counted as "stayed",
+so a single row dated in the future must not move it. Unless
+``data.observation_end`` fixes it, the end is found from the activity tables
+only (trades, transfers, balances, events; never opening or closing dates):
+
+1. per month, the accounts with any activity row (:class:`ActivityMonths`, which
+   partitions of customers add up exactly);
+2. the last month whose active accounts reach ``data.min_activity_share`` of the
+   median of the active months in the twelve months before it (of all months
+   before it when those twelve hold none): a month with a handful of rows after
+   months of thousands is a stray, not the data's end;
+3. within the months up to that one, the latest month end on or before the
+   latest dated day (a month counts once the data reach its last day).
+
+Rows dated in the months left out as strays, or after a configured end, are
+quarantined ("after observation_end") and never used; rows of a last, partial
+month are kept (no as-of month reads them); a ``closed_date`` after the end
+means the account is open at the end.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
-from pipeline.core.calendar import month_param
+from pipeline.core.calendar import month_end_of_index, month_index, month_param
 from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError
 
+RECENT_MONTHS = 12
+"""Months before a candidate end whose activity sets the level it must reach."""
 
-def observation_end(tables: Tables, configured: str | None = None) -> pd.Timestamp:
-    """Return the last month end the data covers.
+
+@dataclass
+class ActivityMonths:
+    """Per month index: accounts with any activity row, and the latest dated day."""
+
+    active: dict[int, int] = field(default_factory=dict)
+    latest_day: dict[int, pd.Timestamp] = field(default_factory=dict)
+
+    def merge(self, other: ActivityMonths) -> ActivityMonths:
+        """Add another partition's months (its accounts are other accounts)."""
+        for month, count in other.active.items():
+            self.active[month] = self.active.get(month, 0) + count
+        for month, day in other.latest_day.items():
+            mine = self.latest_day.get(month)
+            self.latest_day[month] = day if mine is None or day > mine else mine
+        return self
+
+
+def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths:
+    """Summarise activity rows as active accounts and latest day per month.
 
     Args:
-        tables: the loaded tables (their ``observation_end`` is ignored).
-        configured: ``data.observation_end`` (YYYY-MM or a month-end date); None
-            infers it: the latest month end on or before the latest day of any
-            date in any table (activity dates, ``month_end``, ``open_date``,
-            ``closed_date``).
+        dated: per activity table, each kept row's customer position and its date.
+    """
+    customers, months, days = [], [], []
+    for positions, dates in dated:
+        present = dates.notna().to_numpy()
+        values = dates[present].dt.normalize()
+        customers.append(positions[present].astype(np.int64))
+        months.append(month_index(pd.DatetimeIndex(values)).astype(np.int64))
+        days.append(values.to_numpy(dtype="datetime64[us]"))
+    if not customers or not sum(len(c) for c in customers):
+        return ActivityMonths()
+    customer, month = np.concatenate(customers), np.concatenate(months)
+    day = pd.Series(np.concatenate(days))
+    pairs = np.unique(np.stack([month, customer]), axis=1)
+    counted, counts = np.unique(pairs[0], return_counts=True)
+    latest = day.groupby(month).max()
+    return ActivityMonths(
+        {int(m): int(n) for m, n in zip(counted, counts, strict=True)},
+        {int(m): pd.Timestamp(d) for m, d in latest.items()},
+    )
+
+
+@dataclass(frozen=True)
+class ObservationEnd:
+    """The observation end, the rule that set it, and the months it left out as strays."""
+
+    end: pd.Timestamp
+    rule: str
+    stray_months: tuple[pd.Timestamp, ...] = ()
+    cutoff: pd.Timestamp | None = None
+    """Rows dated after this day are quarantined: the configured end, or else the last day
+    of the last month with real activity (rows of a last, partial month are kept, unused)."""
+
+    @property
+    def quarantine_after(self) -> pd.Timestamp:
+        """The last day whose rows are kept."""
+        return self.cutoff if self.cutoff is not None else self.end
+
+
+def decide_observation_end(
+    months: ActivityMonths, configured: str | None, min_share: float
+) -> ObservationEnd:
+    """Return the observation end (see the module docstring) and how it was set.
 
     Raises:
         ParamsError: ``configured`` is a date that is not a month end.
         ChurnError: nothing is dated, so nothing can be inferred.
     """
     if configured is not None:
-        return month_param("data.observation_end", configured)
-    latest = latest_data_day(tables)
-    if latest is None:
-        raise ChurnError("no dated rows in any table: set data.observation_end")
-    return pd.offsets.MonthEnd().rollback(latest).normalize()
+        end = month_param("data.observation_end", configured)
+        return ObservationEnd(end, "data.observation_end in params")
+    if not months.active:
+        raise ChurnError("no dated activity rows in any table: set data.observation_end")
+    ordered = sorted(months.active)
+    last = next(
+        (m for m in reversed(ordered) if _reaches_level(months.active, ordered, m, min_share)),
+        ordered[-1],
+    )
+    strays = tuple(month_end_of_index(np.array([m for m in ordered if m > last])))
+    latest = max(day for month, day in months.latest_day.items() if month <= last)
+    end = pd.offsets.MonthEnd().rollback(latest).normalize()
+    rule = (
+        "the last month whose active accounts reach data.min_activity_share "
+        f"({min_share:g}) of the recent months' median"
+    )
+    if strays:
+        rule += f"; {len(strays)} later month(s) with stray activity left out"
+    return ObservationEnd(end, rule, strays, month_end_of_index(np.array([last]))[0])
 
 
-def observation_end_warnings(tables: Tables) -> list[str]:
-    """Warn when a configured observation_end lies after every dated row."""
-    latest = latest_data_day(tables)
-    if latest is None or tables.observation_end <= latest:
-        return []
-    return [
-        f"data.observation_end {tables.observation_end.date()} is after the latest dated row "
-        f"({latest.date()}): label windows up to it count as complete"
+def _reaches_level(
+    active: dict[int, int], ordered: list[int], month: int, min_share: float
+) -> bool:
+    before = [m for m in ordered if m < month]
+    recent = [active[m] for m in before if m >= month - RECENT_MONTHS] or [
+        active[m] for m in before
     ]
+    return not recent or active[month] >= min_share * float(np.median(recent))
 
 
-def latest_data_day(tables: Tables) -> pd.Timestamp | None:
-    """Return the latest day (midnight) of any date in any table, None when nothing is dated."""
-    columns = [tables.customers["open_date"], tables.customers["closed_date"]]
-    for name in ACTIVITY_TABLES:
-        table = tables.table(name)
-        if table is not None:
-            columns.append(table[SCHEMAS[name].date_column])
-    latest = max((c.max() for c in columns if c.notna().any()), default=None)
-    return None if latest is None else pd.Timestamp(latest).normalize()
+def observation_end(tables: Tables, configured: str | None = None, min_share: float = 0.2):
+    """Return the observation end of loaded tables (their own ``observation_end`` is ignored)."""
+    dated = [
+        (table["customer_idx"].to_numpy(), table[SCHEMAS[name].date_column])
+        for name in ACTIVITY_TABLES
+        if (table := tables.table(name)) is not None
+    ]
+    return decide_observation_end(activity_months(dated), configured, min_share).end
+
+
+def latest_activity_day(months: ActivityMonths) -> pd.Timestamp | None:
+    """Return the latest dated activity day, None when nothing is dated."""
+    return max(months.latest_day.values(), default=None)
+
+
+def observation_end_warnings(
+    decided: ObservationEnd, months: ActivityMonths, closed_after: int, opened_after: int
+) -> list[str]:
+    """Warn about a configured end after every row, and about dates beyond the end."""
+    warnings = []
+    latest = latest_activity_day(months)
+    if latest is not None and decided.end > latest:
+        warnings.append(
+            f"data.observation_end {decided.end.date()} is after the latest dated row "
+            f"({latest.date()}): label windows up to it count as complete"
+        )
+    if closed_after:
+        warnings.append(
+            f"{closed_after:,} accounts have a closed_date after observation_end "
+            f"{decided.end.date()}: they are open at the end"
+        )
+    if opened_after:
+        warnings.append(
+            f"{opened_after:,} accounts open after observation_end {decided.end.date()}: "
+            "no as-of month includes them"
+        )
+    return warnings

@@ -28,9 +28,10 @@ import pandas as pd
 from pipeline.core.contract import SCHEMAS, Tables
 from pipeline.core.errors import DataContractError
 from pipeline.core.executor import Executor
-from pipeline.core.params import Params
+from pipeline.core.params import Params, ValidationParams
 from pipeline.data.coercion import coerce_column
-from pipeline.data.loader import tables_from_frames
+from pipeline.data.loader import CheckedFrames, check_frames, finish_frames, shadowed_warnings
+from pipeline.data.observation import ActivityMonths, ObservationEnd, decide_observation_end
 from pipeline.data.partitions import (
     PartitionedTables,
     customer_partitions,
@@ -83,34 +84,41 @@ def load_partitions(
     sources = table_sources(data_url)
     routed = {name: _routed(source, n_partitions, executor) for name, source in sources.items()}
     branches = executor.submit(_branch_categories, routed["customers"]["branches"])
-    lenient = params.model_copy(
-        update={"validation": params.validation.model_copy(update={"max_rejected_share": 1.0})}
-    )
-    loads = [
+    checked = [
         executor.submit(
-            validated_partition,
+            checked_partition,
             partition,
             {name: table["rows"][partition] for name, table in routed.items()},
-            lenient,
-            branches,
-            _partition_folder(rejected_dir, partition),
+            params.validation,
         )
         for partition in range(n_partitions)
     ]
-    summaries = executor.gather([executor.submit(_summary, load) for load in loads])
-    report = combined_report([r for r, _ in summaries], sources, rejected_dir)
-    check_rejected_share(report.tables, params.validation.max_rejected_share)
-    ends = [e for _, e in summaries if e is not None]
-    if not ends:
+    months = [m for m in executor.gather([executor.submit(_months, c) for c in checked]) if m]
+    if not months:
         raise DataContractError("customers", None, "empty table", "a required table has no rows")
-    end = max(ends)
-    report.observation_end = end
-    parts = [
-        executor.submit(_with_observation_end, load, end)
-        for load, (_, own_end) in zip(loads, summaries, strict=True)
-        if own_end is not None
+    total = ActivityMonths()
+    for part in months:
+        total.merge(part)
+    decided = decide_observation_end(
+        total, params.data.observation_end, params.data.min_activity_share
+    )
+    loads = [
+        executor.submit(
+            finished_partition, c, decided, branches, _partition_folder(rejected_dir, number)
+        )
+        for number, c in enumerate(checked)
     ]
-    return PartitionedTables(parts, n_partitions, end, report)
+    reports = executor.gather([executor.submit(_report_of, load) for load in loads])
+    report = combined_report(reports, sources, rejected_dir)
+    check_rejected_share(report.tables, params.validation.max_rejected_share)
+    report.observation_end, report.observation_rule = decided.end, decided.rule
+    report.warnings += shadowed_warnings(sources)
+    parts = [
+        executor.submit(_tables_of, load)
+        for load, part_report in zip(loads, reports, strict=True)
+        if part_report.observation_end is not None
+    ]
+    return PartitionedTables(parts, n_partitions, decided.end, report)
 
 
 def _routed(source: TableSource, n_partitions: int, executor: Executor) -> dict[str, list]:
@@ -175,14 +183,14 @@ def _branch_categories(pieces: list[tuple[str, ...]]) -> list[str]:
     return sorted({value for piece in pieces for value in piece})
 
 
-def validated_partition(
-    partition: int,
-    pieces: Mapping[str, list[pd.DataFrame]],
-    params: Params,
-    branches: list[str],
-    rejected_dir: Path | None,
-) -> PartitionLoad:
+def checked_partition(
+    partition: int, pieces: Mapping[str, list[pd.DataFrame]], rules: ValidationParams
+) -> CheckedFrames | dict[str, pd.DataFrame]:
     """Concatenate a partition's rows of every table and check them as the loader does.
+
+    Returns:
+        The checked frames, or the frames themselves when the partition holds no
+        customer (every activity row of it then refers to an unknown customer).
 
     Raises:
         DataContractError: the partition holds customers but no trades (the loader refuses
@@ -190,7 +198,7 @@ def validated_partition(
     """
     frames = {name: concat_pieces(list(rows)) for name, rows in pieces.items()}
     if len(frames["customers"]) == 0:
-        return PartitionLoad(None, _orphan_report(frames))
+        return frames
     if len(frames["trades"]) == 0:
         raise DataContractError(
             "trades",
@@ -199,7 +207,19 @@ def validated_partition(
             f"customer partition {partition} holds {len(frames['customers'])} customers but no "
             "trades rows; with so little data set engine.partitions lower",
         )
-    loaded = tables_from_frames(frames, params, rejected_dir)
+    return check_frames(frames, {name: "in memory" for name in frames}, rules)
+
+
+def finished_partition(
+    checked: CheckedFrames | dict[str, pd.DataFrame],
+    decided: ObservationEnd,
+    branches: list[str],
+    rejected_dir: Path | None,
+) -> PartitionLoad:
+    """Quarantine a checked partition's rows (those after the whole data's end included)."""
+    if not isinstance(checked, CheckedFrames):
+        return PartitionLoad(None, _orphan_report(checked))
+    loaded = finish_frames(checked, decided, rejected_dir)
     customers = loaded.tables.customers
     if "branch" in customers:
         branch = customers["branch"].astype(pd.CategoricalDtype(branches))
@@ -234,8 +254,11 @@ def combined_report(
                 rules[rule] = rules.get(rule, 0) + count
         rejected = sum(p.rows_rejected for p in parts)
         where = Path(rejected_dir) if rejected and rejected_dir is not None else None
+        after_end = sum(p.rows_after_end for p in parts)
+        repeated = sum(p.rows_repeated for p in parts)
+        read = sum(p.rows_read for p in parts)
         combined.tables[name] = TableReport(
-            name, source.location, sum(p.rows_read for p in parts), rules, rejected, where
+            name, source.location, read, rules, rejected, where, after_end, repeated
         )
     with_customers = [set(r.warnings) for r in reports if r.observation_end is not None]
     shared = set.intersection(*with_customers) if with_customers else set()
@@ -245,12 +268,16 @@ def combined_report(
     return combined
 
 
-def _summary(load: PartitionLoad) -> tuple[LoadReport, pd.Timestamp | None]:
-    return load.report, (None if load.tables is None else load.tables.observation_end)
+def _months(checked: CheckedFrames | dict) -> ActivityMonths | None:
+    return checked.months if isinstance(checked, CheckedFrames) else None
 
 
-def _with_observation_end(load: PartitionLoad, end: pd.Timestamp) -> Tables:
-    return dataclasses.replace(load.tables, observation_end=end)
+def _report_of(load: PartitionLoad) -> LoadReport:
+    return load.report
+
+
+def _tables_of(load: PartitionLoad) -> Tables:
+    return load.tables
 
 
 def _partition_folder(rejected_dir: Path | str | None, partition: int) -> Path | None:

@@ -17,6 +17,8 @@ from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.errors import DataContractError
 
 REJECTED_SHARE_RULE = "rejected share above validation.max_rejected_share"
+AFTER_END = "after observation_end"
+"""The end of the reason of rows dated after the observation end (pipeline/data/validation.py)."""
 
 
 class RowProblems:
@@ -25,6 +27,11 @@ class RowProblems:
     def __init__(self, n_rows: int):
         self.n_rows = n_rows
         self._rows: dict[str, np.ndarray] = {}
+        self.repeated = 0
+
+    def note_repeated(self, rows: int) -> None:
+        """Record rows kept although they repeat an earlier row exactly (reported, not rejected)."""
+        self.repeated += rows
 
     def add(self, reason: str, rows: np.ndarray | pd.Series) -> None:
         """Record that ``rows`` (a boolean mask over the table, or positions) break ``reason``."""
@@ -45,6 +52,17 @@ class RowProblems:
         if not self._rows:
             return np.empty(0, dtype=np.int64)
         return np.unique(np.concatenate(list(self._rows.values())))
+
+    def only(self, suffix: str) -> int:
+        """Return how many rejected rows break only rules whose reason ends with ``suffix``."""
+        others = [rows for reason, rows in self._rows.items() if not reason.endswith(suffix)]
+        mine = [rows for reason, rows in self._rows.items() if reason.endswith(suffix)]
+        if not mine:
+            return 0
+        flagged = np.unique(np.concatenate(mine))
+        if not others:
+            return int(flagged.size)
+        return int(np.setdiff1d(flagged, np.concatenate(others), assume_unique=False).size)
 
     def rejected_mask(self) -> np.ndarray:
         """Return a boolean mask over the table, True for rejected rows."""
@@ -72,6 +90,10 @@ class TableReport:
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     rows_rejected: int = 0
     quarantine_path: Path | None = None
+    rows_after_end: int = 0
+    """Rejected rows whose only fault is a date after the observation end."""
+    rows_repeated: int = 0
+    """Kept rows that repeat an earlier row in every contract column."""
 
     @property
     def rows_kept(self) -> int:
@@ -80,8 +102,13 @@ class TableReport:
 
     @property
     def rejected_share(self) -> float:
-        """Share of the rows read that were quarantined."""
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+        """Share of the rows read that were quarantined as faulty.
+
+        Rows dated after the observation end are quarantined too, but they are not
+        faults of the export (the data simply go further), so they do not count here.
+        """
+        faulty = self.rows_rejected - self.rows_after_end
+        return faulty / self.rows_read if self.rows_read else 0.0
 
 
 @dataclass
@@ -91,6 +118,7 @@ class LoadReport:
     tables: dict[str, TableReport] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     observation_end: pd.Timestamp | None = None
+    observation_rule: str = ""
     seconds: float = 0.0
 
     def render(self) -> str:
@@ -106,22 +134,49 @@ class LoadReport:
                 where = t.quarantine_path or "not written (no rejected folder)"
                 lines.append(f"rejected from {t.table} ({t.rejected_share:.2%}) -> {where}")
                 lines += [f"  {count:>10,}  {rule}" for rule, count in t.rejected_by_rule.items()]
+        for t in self.tables.values():
+            if t.rows_repeated:
+                lines.append(
+                    f"warning: {t.rows_repeated:,} rows of {t.table} repeat an earlier row in "
+                    "every column; kept (validation.duplicate_rows=quarantine drops the copies)"
+                )
         lines += [f"warning: {w}" for w in self.warnings]
         end = self.observation_end.date() if self.observation_end is not None else "unknown"
         lines.append(f"observation_end: {end}   (loaded and validated in {self.seconds:.1f} s)")
+        if self.observation_rule:
+            lines.append(f"  set by {self.observation_rule}")
         return "\n".join(lines)
 
 
+QUARANTINE_COLUMNS = ("reason", "source_row")
+
+
 def quarantine_frame(raw: pd.DataFrame, problems: RowProblems) -> pd.DataFrame:
-    """Return the rejected rows as read, plus ``reason`` and ``source_row`` (0-based input row)."""
+    """Return the rejected rows as read, plus ``reason`` and ``source_row`` (0-based input row).
+
+    An input column that already bears one of those names is kept as ``input_<name>``
+    (``input_input_<name>`` if that is taken too), so nothing of the row is lost.
+    """
     rows = problems.rejected_rows()
     frame = raw.iloc[rows].reset_index(drop=True)
+    frame = frame.rename(columns=_free_names(list(frame.columns)))
     for name in [c for c in frame.columns if frame[c].dtype == "object"]:
         # Mixed Python objects (e.g. 12.5 next to "abc") cannot go to Parquet as they are.
         frame[name] = frame[name].astype("str")
     frame["reason"] = pd.Series(problems.reasons(), dtype="str")
     frame["source_row"] = rows
     return frame
+
+
+def _free_names(columns: list[str]) -> dict[str, str]:
+    renamed = {}
+    for name in QUARANTINE_COLUMNS:
+        if name in columns:
+            free = f"input_{name}"
+            while free in columns or free in renamed.values():
+                free = f"input_{free}"
+            renamed[name] = free
+    return renamed
 
 
 def write_quarantine(
@@ -173,6 +228,8 @@ def quarantine_tables(
             table_problems.counts(),
             len(table_problems.rejected_rows()),
             path,
+            table_problems.only(AFTER_END),
+            table_problems.repeated,
         )
     absent = [name for name in table_names if name not in raw]
     for name in absent if folder is not None else ():

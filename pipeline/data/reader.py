@@ -17,6 +17,7 @@ equal the whole table row for row.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class TableSource:
     fs: fsspec.AbstractFileSystem
     files: tuple[str, ...]
     kind: str
+    shadowed: tuple[str, ...] = ()
+    """Other copies of the table found beside it and not read (reported, never silent)."""
 
     @property
     def schema(self) -> TableSchema:
@@ -59,20 +62,40 @@ class ReadUnit:
     row_groups: tuple[int, ...] | None = None
 
 
+def is_empty(source: TableSource) -> bool:
+    """Return whether a table holds no row (a header-only CSV, Parquet files of 0 rows)."""
+    if source.kind == "csv":
+        with source.fs.open(source.files[0], "rb") as stream:
+            return len([line for line in stream.read(1 << 16).splitlines()[:2] if line.strip()]) < 2
+    fs = arrow_filesystem(source.fs)
+    try:
+        return all(pq.read_metadata(file, filesystem=fs).num_rows == 0 for file in source.files)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataContractError(
+            source.table, None, "unreadable file", f"{source.location}: {exc}"
+        ) from None
+
+
 def table_sources(data_url: str) -> dict[str, TableSource]:
     """Return the source of every table present at a data location.
 
+    An optional table without a single row counts as absent: its features are
+    unavailable (NaN), never zeros.
+
     Raises:
-        ChurnError: the location is not a folder.
+        ChurnError: the location cannot be opened or is not a folder.
         DataContractError: a required table is missing, or a table folder holds no Parquet file.
     """
-    fs, root = fsspec.core.url_to_fs(str(data_url))
+    try:
+        fs, root = fsspec.core.url_to_fs(str(data_url))
+    except (ValueError, ImportError) as exc:
+        raise ChurnError(f"cannot open the data location {data_url}: {exc}") from None
     if not fs.isdir(root):
         raise ChurnError(f"data folder not found: {data_url}")
     sources = {}
     for name, schema in SCHEMAS.items():
         source = find_table_source(fs, root, name)
-        if source is not None:
+        if source is not None and (schema.required or not is_empty(source)):
             sources[name] = source
         elif schema.required:
             raise DataContractError(
@@ -85,12 +108,20 @@ def table_sources(data_url: str) -> dict[str, TableSource]:
 
 
 def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> TableSource | None:
-    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``."""
+    """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``.
+
+    The contract prefers Parquet; copies found beside the one read are named in
+    ``shadowed``, so the load report can say which file was not read.
+    """
     root = root.rstrip("/")
-    for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv"):
-        if fs.exists(candidate):
-            return _source_at(fs, candidate, table)
-    return None
+    found = [
+        candidate
+        for candidate in (f"{root}/{table}.parquet", f"{root}/{table}", f"{root}/{table}.csv")
+        if fs.exists(candidate)
+    ]
+    if not found:
+        return None
+    return dataclasses.replace(_source_at(fs, found[0], table), shadowed=tuple(found[1:]))
 
 
 def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> TableSource:
@@ -111,12 +142,38 @@ def _source_at(fs: fsspec.AbstractFileSystem, location: str, table: str) -> Tabl
 
 
 def _parquet_files(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
-    names = fs.find(folder, maxdepth=1, withdirs=False)
-    return sorted(
-        name
-        for name in names
-        if name.endswith(".parquet") and name.rsplit("/", 1)[-1][0] not in "._"
-    )
+    """Return every Parquet file under a table folder, partition sub-folders included.
+
+    Names are matched without regard to case (``part-0.PARQUET``) and sub-folders are
+    walked (Hive-style ``year=2022/part-0.parquet``). Hidden and marker files (a name
+    starting with ``.`` or ``_`` anywhere in the path: temporary files, ``_SUCCESS``,
+    ``_metadata``) are skipped.
+
+    Raises:
+        DataContractError: the folder holds other files, which would otherwise be ignored.
+    """
+    base = folder.rstrip("/")
+    found, other = [], []
+    for name in sorted(fs.find(base, withdirs=False)):
+        relative = name[len(base) :].lstrip("/")
+        if any(part[:1] in "._" for part in relative.split("/")):
+            continue
+        (found if name.lower().endswith(".parquet") else other).append(name)
+    if other:
+        listed = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise DataContractError(
+            _table_of(base),
+            None,
+            "unreadable file",
+            f"{base} holds files that are not Parquet (*.parquet): {listed}; "
+            "move them out or rename them so that nothing is ignored",
+        )
+    return found
+
+
+def _table_of(folder: str) -> str:
+    name = folder.rsplit("/", 1)[-1]
+    return name[: -len(".parquet")] if name.lower().endswith(".parquet") else name
 
 
 def read_units(source: TableSource, rows_per_unit: int = READ_UNIT_ROWS) -> list[ReadUnit]:
@@ -155,6 +212,17 @@ def table_arrow_schema(source: TableSource) -> pa.Schema | None:
     return reading_schema(unified, source.schema)
 
 
+def _unique_columns(source: TableSource, names: list[str]) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataContractError(
+            source.table,
+            repeated[0],
+            "duplicate column name",
+            f"{source.location} names {repeated} more than once; which one is the data?",
+        )
+
+
 def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> pd.DataFrame:
     """Read one piece of a table (``schema`` from :func:`table_arrow_schema`).
 
@@ -166,6 +234,7 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
             arrow = _read_csv(source, unit.file)
         else:
             arrow = _read_parquet_unit(source, unit, schema)
+        _unique_columns(source, arrow.column_names)
         frame = arrow.to_pandas(date_as_object=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataContractError(
@@ -274,6 +343,9 @@ def _read_csv(source: TableSource, file: str) -> pa.Table:
     text_columns = _text_columns(source.schema)
     types = {name: pa.dictionary(pa.int32(), pa.string()) for name in text_columns}
     types |= {c.name: pa.string() for c in source.schema.columns if c.kind == "id"}
+    # Dates as text: Arrow would shift a time with an offset to UTC; coercion keeps the
+    # local wall-clock time, as for time-zone-aware Parquet.
+    types |= {c.name: pa.string() for c in source.schema.columns if c.kind in ("date", "datetime")}
     options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
     with source.fs.open(file, "rb") as stream:
         return pacsv.read_csv(stream, convert_options=options)

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from pipeline.core.calendar import is_month_end
 from pipeline.core.contract import Column, TableSchema
-from pipeline.data.quarantine import RowProblems
+from pipeline.core.sections import ValidationParams
+from pipeline.data.quarantine import AFTER_END, RowProblems
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 NO_DAY = np.iinfo(np.int64).max
@@ -58,6 +59,55 @@ def _below_minimum(values: pd.Series, column: Column) -> np.ndarray:
     if column.minimum_inclusive:
         return numbers < column.minimum
     return numbers <= column.minimum
+
+
+MONEY_COLUMNS = {
+    "trades": ("amount", "commission"),
+    "transfers": ("amount",),
+    "balances": ("cash", "market_value"),
+}
+"""The money columns of each table, bounded above by ``validation.max_money``."""
+DUPLICATE_ROW = "duplicate row"
+DEDUPLICATED = ("trades", "transfers", "events")
+
+
+def check_ranges(
+    table: str, frame: pd.DataFrame, bounds: ValidationParams, problems: RowProblems
+) -> None:
+    """Reject absurd values (bounds from params.yaml ``validation:``).
+
+    Money above ``max_money``, a commission above its trade's amount, a birth year
+    before ``birth_year_min`` or less than ``min_customer_age`` years before opening.
+    """
+    for column in MONEY_COLUMNS.get(table, ()):
+        if column in frame:
+            values = frame[column].to_numpy(dtype=float, na_value=np.nan)
+            problems.add(f"{column}: above validation.max_money", values > bounds.max_money)
+    if table == "trades":
+        amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)
+        commission = frame["commission"].to_numpy(dtype=float, na_value=np.nan)
+        # Compared only where the amount itself is valid: a faulty amount is its own reason.
+        problems.add("commission: above amount", (amount > 0) & (commission > amount))
+    if table == "customers" and "birth_year" in frame:
+        year = frame["birth_year"].to_numpy(dtype=float, na_value=np.nan)
+        opened = frame["open_date"].dt.year.to_numpy(dtype=float, na_value=np.nan)
+        problems.add("birth_year: before validation.birth_year_min", year < bounds.birth_year_min)
+        problems.add(
+            "birth_year: less than validation.min_customer_age years before open_date",
+            year > opened - bounds.min_customer_age,
+        )
+
+
+def repeated_rows(table: str, frame: pd.DataFrame, schema: TableSchema) -> np.ndarray:
+    """Return which rows of trades, transfers or events repeat an earlier row exactly."""
+    if table not in DEDUPLICATED or len(frame) < 2:
+        return np.zeros(len(frame), dtype=bool)
+    columns = [c.name for c in schema.columns if c.name in frame]
+    hashed = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+    repeated = pd.Series(hashed).duplicated(keep="first").to_numpy().copy()
+    if repeated.any():  # a hash match is confirmed on the values themselves
+        repeated &= frame[columns].duplicated(keep="first").to_numpy()
+    return repeated
 
 
 def check_customers(customers: pd.DataFrame, problems: RowProblems) -> None:
@@ -123,6 +173,24 @@ def check_activity_dates(
     open_day, close_day = customer_days
     problems.add(f"{date_column}: before open_date", dated & (day < open_day[at]))
     problems.add(f"{date_column}: after closed_date", dated & (day > close_day[at]))
+
+
+def check_after_observation_end(
+    frame: pd.DataFrame,
+    date_column: str,
+    positions: np.ndarray,
+    end: pd.Timestamp,
+    problems: RowProblems,
+) -> None:
+    """Reject rows dated on a day after the observation end: the data do not cover it.
+
+    Only rows that break no other rule get this reason: a faulty row is reported for
+    its faults (and it did not count toward the end either).
+    """
+    dated = frame[date_column].notna().to_numpy() & ~problems.rejected_mask()
+    day = days(frame[date_column])
+    end_day = days(pd.Series([end]))[0]
+    problems.add(f"{date_column}: {AFTER_END}", dated & (day > end_day))
 
 
 def check_balances(balances: pd.DataFrame, positions: np.ndarray, problems: RowProblems) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from pipeline.cohorts.cohorts import data_span_of
 from pipeline.cohorts.matrix import feature_matrix, write_feature_dataset
+from pipeline.cohorts.snapshots import check_as_of_within
 from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.calendar import to_month_end
 from pipeline.core.errors import ChurnError
+from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.publish import is_dataset_path
 from pipeline.engine import open_engine
@@ -39,8 +42,11 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
     """
     months = _as_of_months(as_of)
     rejected = Path(out).parent / "rejected"
+    file_output = [] if is_dataset_path(out) else ["--out"]
+    check_outputs(data, {"--out": out, "quarantine folder": rejected}, files=file_output)
     with open_engine(params.engine) as engine:
         partitioned = engine.load(data, params, rejected)
+        check_as_of_within(months, data_span_of(engine.executor, partitioned))
         started = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

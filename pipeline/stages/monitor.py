@@ -18,6 +18,7 @@ from rich.table import Table
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
 from pipeline.scoring.monitoring import realised_month
+from pipeline.tracking.mlflow_store import check_tracking_store
 from pipeline.tracking.monitoring_run import log_monitoring_run, past_scoring_runs, stored_scores
 
 console = Console(highlight=False, width=120)
@@ -41,6 +42,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
     Returns:
         One row per completed month and model (lightgbm, rules); empty when none.
     """
+    check_tracking_store(params.tracking)
     runs = past_scoring_runs(params.tracking)
     if not runs:
         console.print(f"no scoring runs in experiment '{params.tracking.experiment}'")

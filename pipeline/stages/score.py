@@ -19,12 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from features.builder.registry import model_feature_columns
 from features.builder.version import builder_version
+from pipeline.cohorts.cohorts import data_span_of
+from pipeline.cohorts.snapshots import check_as_of_within
 from pipeline.core.atomic import atomic_path, atomic_write_text
 from pipeline.core.calendar import to_month_end
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor
+from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
+from pipeline.data.publish import is_dataset_path
 from pipeline.engine import open_engine
 from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.job import ScoringResult, score_partitions
@@ -33,7 +37,7 @@ from pipeline.scoring.output import scores_schema, scores_writer
 from pipeline.scoring.playbook import load_playbook
 from pipeline.scoring.stability import drift_figure
 from pipeline.scoring.summary import render_summary
-from pipeline.tracking.mlflow_store import tracking_uri
+from pipeline.tracking.mlflow_store import check_tracking_store, tracking_uri
 from pipeline.tracking.registry import load_packaged_model
 from pipeline.tracking.scoring_run import SCORES_FILE, ScoringFiles, log_scoring_run
 
@@ -61,12 +65,26 @@ def score_stage(
     started = time.perf_counter()
     month = _as_of(as_of)
     out = Path(out)
+    files = _files(out, csv, Path("scratch"))
+    file_outputs = ["--csv"] + ([] if is_dataset_path(out) else ["--out"])
+    check_outputs(
+        data,
+        {
+            "--out": out,
+            "--csv": csv,
+            "drift table": files.drift_table,
+            "drift plot": files.drift_plot,
+            "quarantine folder": out.with_name(f"{out.stem}_rejected"),
+        },
+        files=file_outputs,
+    )
+    check_tracking_store(params.tracking)
     uri = model or f"models:/{params.tracking.model_name}@champion"
     scoring_model, causes = _model_and_playbook(uri, params)
     with open_engine(params.engine) as engine:
         partitioned = engine.load(data, params, out.with_name(f"{out.stem}_rejected"))
         console.print(partitioned.report.render())
-        _check_as_of(partitioned.observation_end, month)
+        check_as_of_within([month], data_span_of(engine.executor, partitioned))
         with tempfile.TemporaryDirectory(prefix="churn-score-log-") as scratch:
             files = _files(out, csv, Path(scratch))
             result = engine.run(
@@ -89,14 +107,6 @@ def _as_of(text: str) -> pd.Timestamp:
         return to_month_end(text)
     except ValueError as exc:
         raise ChurnError(f"--as-of must be a month end: {exc}") from None
-
-
-def _check_as_of(observation_end: pd.Timestamp, as_of: pd.Timestamp) -> None:
-    if as_of > observation_end:
-        raise ChurnError(
-            f"--as-of {as_of.date()} is after the data's observation_end "
-            f"{observation_end.date()}: the data cannot describe that month"
-        )
 
 
 def _model_and_playbook(uri: str, params: Params) -> tuple[ScoringModel, CauseFinder]:

@@ -14,10 +14,11 @@ from rich.console import Console
 from features.builder.registry import model_feature_columns
 from features.builder.version import builder_version
 from pipeline.core.contract import Tables
+from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
 from pipeline.engine import Engine, open_engine
-from pipeline.tracking.mlflow_store import mlflow_ui_hint
+from pipeline.tracking.mlflow_store import check_tracking_store, mlflow_ui_hint
 from pipeline.tracking.registry import save_run_model
 from pipeline.tracking.training_run import track_training_run
 from pipeline.training.fit import evaluate_models, train_models
@@ -28,6 +29,8 @@ console = Console(highlight=False, soft_wrap=True)
 
 def train_stage(data: Path, out: Path, params: Params) -> dict:
     """Validate the inputs, then train, evaluate and track (see :func:`train_partitioned`)."""
+    check_outputs(data, {"--out": out})
+    check_tracking_store(params.tracking)
     with open_engine(params.engine) as engine:
         partitioned = engine.load(data, params, rejected_dir=Path(out) / "rejected")
         console.print(partitioned.report.render())
@@ -36,6 +39,7 @@ def train_stage(data: Path, out: Path, params: Params) -> dict:
 
 def train_on_tables(tables: Tables, data: Path, out: Path, params: Params) -> dict:
     """Train, evaluate and track on validated tables; return the metrics.json tree."""
+    check_tracking_store(params.tracking)
     with open_engine(params.engine) as engine:
         return train_partitioned(engine, engine.partition(tables), data, Path(out), params)
 

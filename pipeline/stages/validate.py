@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from pipeline.core.atomic import atomic_write_text
+from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.loader import LoadResult, load_tables
 
@@ -32,6 +33,7 @@ def validate_stage(data: Path, out: Path, params: Params) -> LoadResult:
         DataContractError: a structural problem, or a table whose rejected share is
             above ``validation.max_rejected_share`` (quarantine files are written first).
     """
+    check_outputs(data, {"--out": out})
     result = load_tables(data, params, rejected_dir=Path(out) / "rejected")
     text = result.report.render()
     typer.echo(text)

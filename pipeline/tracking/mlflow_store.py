@@ -16,6 +16,7 @@ from pathlib import Path
 import fsspec
 import mlflow
 
+from pipeline.core.errors import ChurnError
 from pipeline.core.params import TrackingParams
 from pipeline.data.reader import is_url
 
@@ -34,6 +35,40 @@ def tracking_uri(tracking: TrackingParams) -> str:
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+HTTP_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "request_timeout_seconds",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "request_retries",
+}
+
+
+def check_tracking_store(tracking: TrackingParams) -> str:
+    """Make sure the tracking store answers before any expensive work; return its URI.
+
+    For an HTTP server, MLflow's own request timeout and retries are set from
+    ``tracking.request_timeout_seconds`` and ``tracking.request_retries`` (unless the
+    ``MLFLOW_HTTP_REQUEST_*`` environment variables are set), and one cheap request
+    is made.
+
+    Raises:
+        ChurnError: the store does not answer, naming its URI.
+    """
+    uri = tracking_uri(tracking)
+    if uri.startswith(("http://", "https://")):
+        for variable, key in HTTP_SETTINGS.items():
+            os.environ.setdefault(variable, str(getattr(tracking, key)))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    quiet_mlflow()
+    try:
+        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as exc:  # MLflow and requests raise many types for "no answer"
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ChurnError(
+            f"the MLflow tracking store at {uri} does not answer ({first_line[:300]}); "
+            "start it, or point tracking.uri / MLFLOW_TRACKING_URI at one that runs"
+        ) from None
+    return uri
 
 
 @contextmanager

@@ -337,10 +337,15 @@ def test_observation_end_is_the_month_end_on_or_before_the_latest_date():
     assert tables_from_frames(frames).tables.observation_end == pd.Timestamp("2023-05-31")
 
 
-def test_a_closing_date_counts_toward_observation_end():
+def test_a_closing_date_after_the_data_leaves_observation_end_and_means_open():
     frames = valid_frames()
-    frames["customers"]["closed_date"] = pd.to_datetime([None, "2023-09-30", "2023-06-15"])
-    assert tables_from_frames(frames).tables.observation_end == pd.Timestamp("2023-09-30")
+    frames["customers"]["closed_date"] = pd.to_datetime([None, "2099-12-31", "2023-06-15"])
+    loaded = tables_from_frames(frames)
+    # Opening and closing dates never set the end: the latest activity does (2023-07-31).
+    assert loaded.tables.observation_end == pd.Timestamp("2023-07-31")
+    assert any(
+        "1 accounts have a closed_date after observation_end" in w for w in loaded.report.warnings
+    )
 
 
 def test_configured_observation_end_wins_and_must_be_a_month_end():
