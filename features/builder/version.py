@@ -27,6 +27,7 @@ _COMPUTING_MODULES = (
     "features.builder.partition",
     "features.positions",
     "features.profile",
+    "features.recency",
     "features.builder.reference",
     "features.builder.rows",
     "features.service",
