@@ -32,6 +32,8 @@ project's or the library's defaults.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import time
 import warnings
@@ -193,7 +195,8 @@ def fit_bgnbd(frequency, recency, age) -> BetaGeoFitter:
     for penalizer in PENALIZERS:
         fitter = BetaGeoFitter(penalizer_coef=penalizer)
         try:
-            with warnings.catch_warnings():
+            # lifetimes prints the optimiser's state when it fails; the retry line says enough.
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 warnings.simplefilter("ignore")
                 return fitter.fit(frequency, recency, age, verbose=False)
         except ConvergenceError:
