@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -44,6 +45,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# OpenMP threads that sleep when idle: on a shared machine spinning ones slow LightGBM many
+# times over (results are the same either way).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     from lifetimes import BetaGeoFitter
