@@ -1,4 +1,4 @@
-"""Shared model fixtures (a synthetic labelled matrix, fitted models), loaded by tests/conftest.py."""
+"""Shared model fixtures (a synthetic labelled matrix, fitted models), loaded by conftest.py."""
 
 import numpy as np
 import pandas as pd

@@ -1,5 +1,7 @@
 """Invariants on random small books (hypothesis): no leakage, order-free, chunk-free, pure.
 
+Every registered feature is in the frames compared, the day-level recency and
+BTYD signals (features/recency.py) included; trades fall at any time of any day.
 Amounts are multiples of 1/4, so sums are exact in any order and results can be
 compared bit for bit (with arbitrary floats only the last bit could differ when
 row order changes, as floating-point addition is not associative).
@@ -14,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.builder.build import build_feature_matrix
+from features.builder.registry import model_feature_columns
 from pipeline.core.params import Params
 from pipeline.data.loader import tables_from_frames
 
@@ -150,6 +153,13 @@ def test_row_order_changes_nothing(frames, seed):
 @given(frames=books(), chunk=st.integers(1, 3))
 def test_chunked_equals_unchunked(frames, chunk):
     pd.testing.assert_frame_equal(_build(frames, chunk=chunk), _build(frames))
+
+
+@SETTINGS
+@given(frames=books())
+def test_the_compared_frames_hold_every_feature(frames):
+    built = _build(frames)
+    assert list(built.columns) == ["customer_id", "as_of", *model_feature_columns()]
 
 
 @SETTINGS
