@@ -51,7 +51,7 @@ NaN without a trade), and the gaps in days between consecutive distinct trade da
 customer, each gap counted in the month of its later day (count, sum, sum of squares); the
 last transfer day.
 """
-_DAY_SLOTS = 32  # day-of-month slots of the trade-day bitmap (31 days and one spare)
+_DAY_BITS = 5  # a trade-day bitmap holds 2**5 = 32 day-of-month slots per cell
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,11 @@ class AsOfPlan:
         """Return the days from the grid's first day to each row date (time of day ignored)."""
         ticks_per_day = np.timedelta64(1, "D") // np.timedelta64(1, np.datetime_data(dates.dtype))
         return dates.view(np.int64) // ticks_per_day - self.first_day
+
+    def days_of_month(self, dates: np.ndarray) -> np.ndarray:
+        """Return each row date's day of its month, 0 for the first (rows within the cut-off)."""
+        offsets = np.arange(len(self.day_position) - 1)
+        return (offsets - self.month_start[self.day_position[:-1]])[self.day_offsets(dates)]
 
     def grid_positions(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Map row dates to grid positions, dropping rows after the cut-off (the only place).
@@ -246,53 +251,58 @@ def _trade_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: i
         out.update(zip(mix, by_kind[: len(SECURITY_TYPES)], strict=True))
     else:
         out.update({name: grid.missing() for name in mix})
-    out.update(_trade_day_quantities(grid, flat, grid.plan.day_offsets(table.dates[rows])))
+    out.update(_trade_day_quantities(grid, flat, grid.plan.days_of_month(table.dates[rows])))
     return out
 
 
-def _trade_day_quantities(grid: _Grid, flat: np.ndarray, days: np.ndarray):
+def _trade_day_quantities(grid: _Grid, flat: np.ndarray, days_of_month: np.ndarray):
     """Distinct trade days per cell, their first and last day, and the gaps between them.
 
-    A bitmap over (customer, month, day of month) is a counting sort: its set bits, read
-    in order, are each customer's distinct trade days in date order, without sorting rows.
+    A bitmap over (cell, day of month) is a counting sort: its set bits, read in order, are
+    each cell's distinct trade days in date order, without sorting rows. Gaps inside a month
+    come from neighbouring bits of one cell; the gap into a month runs from the latest trade
+    day of the months before to the month's first.
     """
-    plan, n = grid.plan, grid.n
-    month, customer = np.divmod(flat, n)
-    slots = (customer * plan.n_months + month) * _DAY_SLOTS + days - plan.month_start[month]
-    bitmap = np.zeros(n * plan.n_months * _DAY_SLOTS, dtype=bool)
-    bitmap[slots] = True
+    plan, shape = grid.plan, (grid.plan.n_months, grid.n)
+    bitmap = np.zeros(grid.cells << _DAY_BITS, dtype=bool)
+    bitmap[(flat << _DAY_BITS) + days_of_month] = True
     distinct = np.flatnonzero(bitmap)
-    customer, within = np.divmod(distinct, plan.n_months * _DAY_SLOTS)
-    month, day_of_month = np.divmod(within, _DAY_SLOTS)
-    day = (plan.month_start[month] + day_of_month + plan.first_day).astype(np.float64)
-    cell = month * n + customer
+    cell = distinct >> _DAY_BITS
+    day_of_month = (distinct & ((1 << _DAY_BITS) - 1)).astype(np.float64)
     starts = np.ones(len(cell), dtype=bool)
     starts[1:] = cell[1:] != cell[:-1]
     ends = np.ones(len(cell), dtype=bool)
     ends[:-1] = starts[1:]
+    month_first_day = (plan.month_start + plan.first_day).astype(np.float64)[:, None]
     first, last = np.full(grid.cells, np.nan), np.full(grid.cells, np.nan)
-    first[cell[starts]] = day[starts]
-    last[cell[ends]] = day[ends]
-    same = customer[1:] == customer[:-1]
-    gap, gap_cell = (day[1:] - day[:-1])[same], cell[1:][same]
-    (gaps,) = grid.summed(gap_cell)
-    (gap_days,) = grid.summed(gap_cell, gap)
-    (gap_squares,) = grid.summed(gap_cell, gap * gap)
-    shape = (plan.n_months, n)
+    first[cell[starts]] = day_of_month[starts]
+    last[cell[ends]] = day_of_month[ends]
+    first, last = first.reshape(shape) + month_first_day, last.reshape(shape) + month_first_day
+    inside = ~starts[1:]
+    gap, gap_cell = (day_of_month[1:] - day_of_month[:-1])[inside], cell[1:][inside]
+    into = first - _latest_before(last)  # NaN without an earlier trade day
+    crossing = ~np.isnan(into)
+    into = np.where(crossing, into, 0.0)
+    counts = np.bincount(gap_cell, minlength=grid.cells).reshape(shape) + crossing
+    sums = np.bincount(gap_cell, gap, minlength=grid.cells).reshape(shape) + into
+    squares = np.bincount(gap_cell, gap * gap, minlength=grid.cells).reshape(shape) + into * into
+    (trade_days,) = grid.summed(cell)
+    arrays = (first, last, counts.astype(np.float64), sums, squares)
     return dict(
         zip(
             TRADE_DAY_QUANTITIES,
-            (
-                *grid.summed(cell),
-                Monthly(first.reshape(shape), grid.clock),
-                Monthly(last.reshape(shape), grid.clock),
-                gaps,
-                gap_days,
-                gap_squares,
-            ),
+            (trade_days, *(Monthly(a, grid.clock) for a in arrays)),
             strict=True,
         )
     )
+
+
+def _latest_before(last: np.ndarray) -> np.ndarray:
+    """Return, per month row, the latest non-missing value of the rows before it (NaN if none)."""
+    before = np.full_like(last, np.nan)
+    for month in range(1, len(last)):
+        np.fmax(before[month - 1], last[month - 1], out=before[month])
+    return before
 
 
 def _transfer_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
