@@ -44,8 +44,10 @@ def _sum_by_customer(frame, end, months, column=None, index=None) -> pd.Series:
     return total.reindex(index, fill_value=0).astype(float)
 
 
-def _young(history: pd.Series, months: int, values: pd.Series) -> pd.Series:
-    return values.where(history >= months)
+def _mean(history: pd.Series, months: int, lag: int, total: pd.Series) -> pd.Series:
+    """Per-month mean over the window's months the account existed (NaN when none did)."""
+    available = (history - lag).clip(lower=0, upper=months)
+    return total / available.where(available > 0)
 
 
 def reference_features(tables: Tables, as_of: Sequence[pd.Timestamp], params: Params):
@@ -55,6 +57,8 @@ def reference_features(tables: Tables, as_of: Sequence[pd.Timestamp], params: Pa
     balances = _with_month(tables.balances, "month_end")
     events = _with_month(tables.events, "event_date")
     customers = tables.customers.assign(open_month=month_index(tables.customers["open_date"]))
+    firsts = [frame["month"].min() for frame in (trades, transfers, balances, events) if len(frame)]
+    customers.attrs["first_data_month"] = int(min(firsts))
     frames = []
     for end_date in sorted(set(as_of)):
         frames.append(_one_as_of(end_date, customers, trades, transfers, balances, events, params))
@@ -67,12 +71,14 @@ def _one_as_of(end_date, customers, trades, transfers, balances, events, params)
     is_open = (customers["open_date"] <= end_date) & (closed.isna() | (closed > end_date))
     idx = pd.Index(np.flatnonzero(is_open), name="customer_idx")
     history = pd.Series(end - customers["open_month"].to_numpy()[idx] + 1, index=idx)
+    # Averages leave out the months before the first data month, as the build does.
+    covered = history.clip(upper=end - customers.attrs["first_data_month"] + 1)
     out = pd.DataFrame(index=idx)
     out["customer_id"] = customers["customer_id"].to_numpy()[idx]
     out["as_of"] = end_date
-    _trade_columns(out, trades, end, idx, history, params)
-    _flow_columns(out, transfers, balances, end, idx, history, params)
-    _event_columns(out, events, end, idx, history)
+    _trade_columns(out, trades, end, idx, covered, params)
+    _flow_columns(out, transfers, balances, end, idx, covered, params)
+    _event_columns(out, events, end, idx, covered)
     out["tenure_months"] = history - 1.0
     return out.reset_index(drop=True)[["customer_id", "as_of", *COLUMNS]]
 
@@ -80,17 +86,14 @@ def _one_as_of(end_date, customers, trades, transfers, balances, events, params)
 def _trade_columns(out, trades, end, idx, history, params):
     rules = params.rules
     for months in (1, 3, 12):
-        out[f"trades_{months}m"] = _young(
-            history, months, _sum_by_customer(trades, end, months, None, idx)
-        )
+        out[f"trades_{months}m"] = _sum_by_customer(trades, end, months, None, idx)
         for column, name in (("amount", "traded_amount"), ("commission", "commission")):
-            total = _sum_by_customer(trades, end, months, column, idx)
-            out[f"{name}_{months}m"] = _young(history, months, total)
-    previous = _young(history, 4, _sum_by_customer(trades, end - 1, 3, None, idx) / 3)
+            out[f"{name}_{months}m"] = _sum_by_customer(trades, end, months, column, idx)
+    previous = _mean(history, 3, 1, _sum_by_customer(trades, end - 1, 3, None, idx))
     out["trades_vs_prev3m"] = out["trades_1m"] / previous.replace(0, np.nan)
     out["warn_trade_drop"] = out["trades_vs_prev3m"] < rules.trade_drop_share
-    fees_3 = _young(history, 4, _sum_by_customer(trades, end - 1, 3, "commission", idx) / 3)
-    fees_6 = _young(history, 7, _sum_by_customer(trades, end - 1, 6, "commission", idx) / 6)
+    fees_3 = _mean(history, 3, 1, _sum_by_customer(trades, end - 1, 3, "commission", idx))
+    fees_6 = _mean(history, 6, 1, _sum_by_customer(trades, end - 1, 6, "commission", idx))
     last_month = trades[trades["month"] <= end].groupby("customer_idx")["month"].max()
     out["months_since_last_trade"] = end - last_month.reindex(idx).astype(float)
     out["_fees_3"], out["_fees_6"] = fees_3, fees_6
@@ -102,11 +105,11 @@ def _flow_columns(out, transfers, balances, end, idx, history, params):
         transfers[transfers["direction"] == "out"],
         transfers[transfers["direction"] == "in"],
     )
-    out["inflow_3m"] = _young(history, 3, _sum_by_customer(ins, end, 3, "amount", idx))
-    out["outflow_3m"] = _young(history, 3, _sum_by_customer(outs, end, 3, "amount", idx))
-    out["outflow_6m"] = _young(history, 6, _sum_by_customer(outs, end, 6, "amount", idx))
+    out["inflow_3m"] = _sum_by_customer(ins, end, 3, "amount", idx)
+    out["outflow_3m"] = _sum_by_customer(outs, end, 3, "amount", idx)
+    out["outflow_6m"] = _sum_by_customer(outs, end, 6, "amount", idx)
     out["net_flow_3m"] = out["inflow_3m"] - out["outflow_3m"]
-    out["outflow_count_6m"] = _young(history, 6, _sum_by_customer(outs, end, 6, None, idx))
+    out["outflow_count_6m"] = _sum_by_customer(outs, end, 6, None, idx)
     now = balances[balances["month"] == end].set_index("customer_idx").reindex(idx)
     before = balances[balances["month"] == end - 1].set_index("customer_idx").reindex(idx)
     assets = now["cash"] + now["market_value"]
@@ -126,8 +129,7 @@ def _flow_columns(out, transfers, balances, end, idx, history, params):
     out["commission_vs_prev"] = out["commission_1m"] / mean.replace(0, np.nan)
     out["warn_commission_drop"] = out["commission_vs_prev"] < 1 - rules.commission_drop_share
     streak = _empty_streak(balances, end, idx)
-    out["empty_position_streak"] = streak.where(history >= rules.empty_position_months)
-    out["empty_position_streak"] = out["empty_position_streak"].where(assets.notna())
+    out["empty_position_streak"] = streak.where(assets.notna())
     out["warn_empty_position"] = out["empty_position_streak"] >= rules.empty_position_months
 
 
@@ -149,16 +151,14 @@ def _event_columns(out, events, end, idx, history):
         kind: events[events["event_type"] == kind]
         for kind in ("complaint", "fee_cut_request", "contact")
     }
-    out["complaints_2m"] = _young(
-        history, 2, _sum_by_customer(kinds["complaint"], end, 2, None, idx)
-    )
+    out["complaints_2m"] = _sum_by_customer(kinds["complaint"], end, 2, None, idx)
     out["warn_complaint"] = out["complaints_2m"] > 0
     requests = _sum_by_customer(kinds["fee_cut_request"], end, 2, None, idx)
-    out["fee_cut_requests_2m"] = _young(history, 2, requests)
+    out["fee_cut_requests_2m"] = requests
     out["warn_fee_cut_request"] = out["fee_cut_requests_2m"] > 0
     contacts = kinds["contact"]
     this = _sum_by_customer(contacts, end, 1, None, idx)
     last = _sum_by_customer(contacts, end - 1, 1, None, idx)
-    previous = _young(history, 5, _sum_by_customer(contacts, end - 2, 3, None, idx) / 3)
+    previous = _mean(history, 3, 2, _sum_by_customer(contacts, end - 2, 3, None, idx))
     out["contacts_recent_vs_prev3m"] = np.maximum(this, last) / previous.replace(0, np.nan)
     out["warn_contact_drop"] = out["contacts_recent_vs_prev3m"] < 1

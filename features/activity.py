@@ -15,6 +15,7 @@ from features.builder.windows import (
     ratio,
     slope,
     value_at,
+    window_mean,
     window_sum,
 )
 
@@ -36,7 +37,7 @@ def trades_3m(trades_monthly: Monthly) -> np.ndarray:
     """Count trades in the 3 months to the as-of date.
 
     Business definition: derived signal (multi-window counts): trades in the as-of month and
-    the 2 before it; NaN for accounts younger than 3 months.
+    the 2 before it (of a younger account: its months).
     """
     return _trades_in(trades_monthly, 3)
 
@@ -44,8 +45,8 @@ def trades_3m(trades_monthly: Monthly) -> np.ndarray:
 def trades_12m(trades_monthly: Monthly) -> np.ndarray:
     """Count trades in the 12 months to the as-of date.
 
-    Business definition: derived signal (multi-window counts): trades over the last 12 months;
-    NaN for accounts younger than 12 months.
+    Business definition: derived signal (multi-window counts): trades over the last 12 months
+    (of a younger account: its months).
     """
     return _trades_in(trades_monthly, 12)
 
@@ -67,7 +68,7 @@ def traded_amount_3m(traded_amount_monthly: Monthly) -> np.ndarray:
     """Sum the traded value of the 3 months to the as-of date (CNY).
 
     Business definition: derived signal (multi-window sums): value of all trades in the last
-    3 months; NaN for accounts younger than 3 months.
+    3 months (of a younger account: its months).
     """
     return _amount_in(traded_amount_monthly, 3)
 
@@ -76,7 +77,7 @@ def traded_amount_12m(traded_amount_monthly: Monthly) -> np.ndarray:
     """Sum the traded value of the 12 months to the as-of date (CNY).
 
     Business definition: derived signal (multi-window sums): value of all trades in the last
-    12 months; NaN for accounts younger than 12 months.
+    12 months (of a younger account: its months).
     """
     return _amount_in(traded_amount_monthly, 12)
 
@@ -85,18 +86,19 @@ def trades_vs_prev3m(trades_monthly: Monthly) -> np.ndarray:
     """Compare this month's trade count with the average of the 3 months before.
 
     Business definition: guideline auxiliary indicator "trade drop", its measure: trades this
-    month / mean monthly trades of the previous 3 months. NaN when the previous 3 months hold
-    no trade (nothing to drop from) or the account is younger than 4 months.
+    month / mean monthly trades of the previous 3 months (of an account younger than 4 months:
+    the mean over its previous months). NaN when those months hold no trade (nothing to drop
+    from) or the account has no previous month.
     """
-    previous_mean = window_sum(trades_monthly, 3, lag=1) / 3.0
-    return ratio(value_at(trades_monthly, 0), previous_mean)
+    return ratio(value_at(trades_monthly, 0), window_mean(trades_monthly, 3, lag=1))
 
 
 def warn_trade_drop(trades_vs_prev3m: np.ndarray, *, trade_drop_share: float) -> np.ndarray:
     """Flag a month whose trade count fell below a share of the previous 3-month average.
 
     Business definition: guideline auxiliary indicator "trade drop": trade count this month
-    below 50% of the previous 3-month average (False when the measure is NaN).
+    below 50% of the previous 3-month average (for an account younger than 4 months, the
+    average of the previous months it has; False when the measure is NaN).
 
     Args:
         trades_vs_prev3m: this month's trades / previous 3-month average.
@@ -106,14 +108,17 @@ def warn_trade_drop(trades_vs_prev3m: np.ndarray, *, trade_drop_share: float) ->
 
 
 def _recent_vs_earlier(series: Monthly, months: int) -> np.ndarray:
-    return ratio(window_sum(series, months), window_sum(series, months, lag=months))
+    # Monthly means, so a young account's partial earlier window compares like for like.
+    return ratio(window_mean(series, months), window_mean(series, months, lag=months))
 
 
 def trades_3m_vs_prev_3m(trades_monthly: Monthly) -> np.ndarray:
     """Compare trades of the last 3 months with the 3 months before them.
 
-    Business definition: derived signal (ratio of recent to earlier windows): trades in months
-    T-2..T / trades in months T-5..T-3; NaN when the earlier window is empty.
+    Business definition: derived signal (ratio of recent to earlier windows): mean monthly
+    trades of months T-2..T / of months T-5..T-3, each over the months the account existed
+    (for a full history, trades of the one window over the other); NaN when the earlier window
+    holds no trade or no month of the account.
     """
     return _recent_vs_earlier(trades_monthly, 3)
 
@@ -121,8 +126,9 @@ def trades_3m_vs_prev_3m(trades_monthly: Monthly) -> np.ndarray:
 def traded_amount_3m_vs_prev_3m(traded_amount_monthly: Monthly) -> np.ndarray:
     """Compare traded value of the last 3 months with the 3 months before them.
 
-    Business definition: derived signal (ratio of recent to earlier windows): traded value in
-    months T-2..T / traded value in months T-5..T-3; NaN when the earlier window is empty.
+    Business definition: derived signal (ratio of recent to earlier windows): mean monthly
+    traded value of months T-2..T / of months T-5..T-3, each over the months the account
+    existed; NaN when the earlier window holds no trade or no month of the account.
     """
     return _recent_vs_earlier(traded_amount_monthly, 3)
 
@@ -131,7 +137,8 @@ def trades_slope_6m(trades_monthly: Monthly) -> np.ndarray:
     """Fit the monthly trend of trade counts over 6 months (trades per month, per month).
 
     Business definition: derived signal (6-month slopes): least-squares slope of the monthly
-    trade count over months T-5..T; negative when trading fades.
+    trade count over months T-5..T (of a younger account: its months; NaN below 2); negative
+    when trading fades.
     """
     return slope(trades_monthly, 6)
 
@@ -148,7 +155,8 @@ def months_since_last_trade(trades_monthly: Monthly) -> np.ndarray:
 def active_months_12m(trades_monthly: Monthly) -> np.ndarray:
     """Count months with at least one trade among the last 12.
 
-    Business definition: derived signal (months with activity): months T-11..T holding a trade.
+    Business definition: derived signal (months with activity): months T-11..T holding a trade
+    (of a younger account: among its months).
     """
     return months_positive(trades_monthly, 12)
 

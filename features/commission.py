@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.builder.windows import Monthly, ratio, slope, value_at, window_sum
+from features.builder.windows import Monthly, ratio, slope, value_at, window_mean, window_sum
 
 
 def _commission_in(commission_monthly: Monthly, months: int) -> np.ndarray:
@@ -27,8 +27,8 @@ def commission_1m(commission_monthly: Monthly) -> np.ndarray:
 def commission_3m(commission_monthly: Monthly) -> np.ndarray:
     """Sum the commission earned in the 3 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums): commission of months T-2..T; NaN for
-    accounts younger than 3 months.
+    Business definition: derived signal (multi-window sums): commission of months T-2..T (of a
+    younger account: its months).
     """
     return _commission_in(commission_monthly, 3)
 
@@ -36,8 +36,8 @@ def commission_3m(commission_monthly: Monthly) -> np.ndarray:
 def commission_12m(commission_monthly: Monthly) -> np.ndarray:
     """Sum the commission earned in the 12 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums): commission of months T-11..T; NaN
-    for accounts younger than 12 months.
+    Business definition: derived signal (multi-window sums): commission of months T-11..T (of a
+    younger account: its months).
     """
     return _commission_in(commission_monthly, 12)
 
@@ -50,16 +50,17 @@ def commission_vs_prev(
     Business definition: guideline key indicator "commission drop", its measure: commission
     this month / mean monthly commission of the previous 3 months, or of the previous 6 months
     for large customers (total assets at the as-of month end at or above the threshold; unknown
-    assets count as not large). NaN when the previous months earned nothing or the account is
-    younger than the window plus this month (4 or 7 months).
+    assets count as not large). An account younger than the window plus this month (4 or 7
+    months) is compared with the mean of the previous months it has. NaN when those months
+    earned nothing or the account has no previous month.
 
     Args:
         commission_monthly: monthly commission.
         total_assets: total assets at the as-of month end.
         large_customer_assets: rules.large_customer_assets (CNY 1,000,000).
     """
-    previous_3 = window_sum(commission_monthly, 3, lag=1) / 3.0
-    previous_6 = window_sum(commission_monthly, 6, lag=1) / 6.0
+    previous_3 = window_mean(commission_monthly, 3, lag=1)
+    previous_6 = window_mean(commission_monthly, 6, lag=1)
     previous = np.where(total_assets >= large_customer_assets, previous_6, previous_3)
     return ratio(value_at(commission_monthly, 0), previous)
 
@@ -70,8 +71,9 @@ def warn_commission_drop(
     """Flag a month whose commission fell more than a share below the previous average.
 
     Business definition: guideline key indicator "commission drop": this month's commission
-    more than 30% below the mean of the previous 3 months (6 for large customers), i.e.
-    commission_vs_prev < 1 - 0.30 (False when the measure is NaN).
+    more than 30% below the mean of the previous 3 months (6 for large customers; for a younger
+    account, of the previous months it has), i.e. commission_vs_prev < 1 - 0.30 (False when
+    the measure is NaN).
 
     Args:
         commission_vs_prev: this month's commission / the previous months' mean.
@@ -108,7 +110,7 @@ def commission_slope_6m(commission_monthly: Monthly) -> np.ndarray:
     """Fit the monthly trend of commission over 6 months (CNY per month, per month).
 
     Business definition: derived signal (6-month slopes): least-squares slope of monthly
-    commission over months T-5..T.
+    commission over months T-5..T (of a younger account: its months; NaN below 2).
     """
     return slope(commission_monthly, 6)
 

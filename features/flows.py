@@ -24,8 +24,8 @@ def inflow_1m(inflow_monthly: Monthly) -> np.ndarray:
 def inflow_3m(inflow_monthly: Monthly) -> np.ndarray:
     """Sum transfers in of the 3 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums of inflow); NaN for accounts younger
-    than 3 months.
+    Business definition: derived signal (multi-window sums of inflow); of a younger account,
+    its months.
     """
     return window_sum(inflow_monthly, 3)
 
@@ -33,8 +33,8 @@ def inflow_3m(inflow_monthly: Monthly) -> np.ndarray:
 def inflow_12m(inflow_monthly: Monthly) -> np.ndarray:
     """Sum transfers in of the 12 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums of inflow); NaN for accounts younger
-    than 12 months.
+    Business definition: derived signal (multi-window sums of inflow); of a younger account,
+    its months.
     """
     return window_sum(inflow_monthly, 12)
 
@@ -50,8 +50,8 @@ def outflow_1m(outflow_monthly: Monthly) -> np.ndarray:
 def outflow_3m(outflow_monthly: Monthly) -> np.ndarray:
     """Sum transfers out of the 3 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums of outflow); NaN for accounts younger
-    than 3 months.
+    Business definition: derived signal (multi-window sums of outflow); of a younger account,
+    its months.
     """
     return window_sum(outflow_monthly, 3)
 
@@ -60,7 +60,7 @@ def outflow_6m(outflow_monthly: Monthly) -> np.ndarray:
     """Sum transfers out of the 6 months to the as-of date (CNY).
 
     Business definition: guideline key indicator "fund outflow", its numerator: transfers out
-    in months T-5..T; NaN for accounts younger than 6 months.
+    in months T-5..T (of a younger account: its months).
     """
     return window_sum(outflow_monthly, 6)
 
@@ -68,8 +68,8 @@ def outflow_6m(outflow_monthly: Monthly) -> np.ndarray:
 def outflow_12m(outflow_monthly: Monthly) -> np.ndarray:
     """Sum transfers out of the 12 months to the as-of date (CNY).
 
-    Business definition: derived signal (multi-window sums of outflow); NaN for accounts younger
-    than 12 months.
+    Business definition: derived signal (multi-window sums of outflow); of a younger account,
+    its months.
     """
     return window_sum(outflow_monthly, 12)
 
@@ -104,7 +104,7 @@ def outflow_count_6m(outflow_count_monthly: Monthly) -> np.ndarray:
     """Count transfers out in the 6 months to the as-of date.
 
     Business definition: guideline key indicator "fund outflow", its count condition: number of
-    transfers out in months T-5..T; NaN for accounts younger than 6 months.
+    transfers out in months T-5..T (of a younger account: its months).
     """
     return window_sum(outflow_count_monthly, 6)
 
@@ -131,8 +131,9 @@ def warn_outflow(
 
     Business definition: guideline key indicator "fund outflow": at least 1 transfer out in the
     last 6 months and their sum above 30% of current total assets. Compared without dividing,
-    so an account emptied to zero assets by its transfers out is flagged; unknown assets or an
-    account younger than 6 months give False.
+    so an account emptied to zero assets by its transfers out is flagged; unknown assets give
+    False. An account younger than 6 months counts the transfers of its months, which are all
+    its transfers of the last 6 months.
 
     Args:
         outflow_6m: transfers out in the last 6 months (CNY).

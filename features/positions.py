@@ -17,7 +17,6 @@ from features.builder.windows import (
     value_at,
     window_max,
     window_sum,
-    younger_than,
 )
 
 
@@ -74,7 +73,7 @@ def drawdown_12m(assets_monthly: Monthly, total_assets: np.ndarray) -> np.ndarra
     """Measure how far total assets sit below their 12-month peak.
 
     Business definition: derived signal (drawdown from the 12-month peak): 1 - assets at T /
-    highest known month-end assets of months T-11..T; NaN for accounts younger than 12 months.
+    highest known month-end assets of months T-11..T (of a younger account: its months).
     """
     return 1.0 - ratio(total_assets, window_max(assets_monthly, 12))
 
@@ -130,26 +129,22 @@ def warn_big_loss(loss_share_1m: np.ndarray, *, big_loss_share: float) -> np.nda
     return loss_share_1m > big_loss_share
 
 
-def empty_position_streak(
-    market_value_monthly: Monthly, *, empty_position_months: int
-) -> np.ndarray:
+def empty_position_streak(market_value_monthly: Monthly) -> np.ndarray:
     """Count the month ends in a row, up to the as-of, with zero market value.
 
     Business definition: guideline key indicator "empty position", its measure: consecutive
-    month ends ending at T whose market value is zero (a missing balance row breaks the run).
-    NaN when the as-of month's balance row is missing or the account is younger than the
-    indicator's window.
+    month ends ending at T whose market value is zero (a missing balance row breaks the run,
+    so the run never reaches before the account opened). NaN when the as-of month's balance
+    row is missing.
 
     Args:
         market_value_monthly: month-end market value.
-        empty_position_months: rules.empty_position_months (2), the indicator's window.
     """
     if not market_value_monthly.available:
         return market_value_monthly.nan()
     clock = market_value_monthly.clock
     streak = trailing_streak(market_value_monthly.values == 0, clock)
     streak[np.isnan(value_at(market_value_monthly, 0))] = np.nan
-    streak[younger_than(clock, empty_position_months)] = np.nan
     return streak
 
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.builder.windows import Monthly, months_since_positive, ratio, value_at, window_sum
+from features.builder.windows import (
+    Monthly,
+    months_since_positive,
+    ratio,
+    value_at,
+    window_mean,
+    window_sum,
+)
 
 
 def complaints_2m(complaints_monthly: Monthly) -> np.ndarray:
     """Count complaints this and last month.
 
     Business definition: guideline qualitative indicator "complaint", its measure: complaints
-    in months T-1..T; NaN for an account in its first month.
+    in months T-1..T (of an account in its first month: that month).
     """
     return window_sum(complaints_monthly, 2)
 
@@ -43,7 +50,7 @@ def fee_cut_requests_2m(fee_cut_requests_monthly: Monthly) -> np.ndarray:
     """Count requests for lower commission or better terms this and last month.
 
     Business definition: guideline qualitative indicator "fee-cut request", its measure:
-    requests in months T-1..T; NaN for an account in its first month.
+    requests in months T-1..T (of an account in its first month: that month).
     """
     return window_sum(fee_cut_requests_monthly, 2)
 
@@ -86,11 +93,12 @@ def contacts_recent_vs_prev3m(contacts_monthly: Monthly) -> np.ndarray:
 
     Business definition: guideline qualitative indicator "contact drop", its measure: the larger
     of this and last month's contacts / mean monthly contacts of months T-4..T-2, so a value
-    below 1 means both months fell below that average. NaN when those 3 months hold no
-    contact or the account is younger than 5 months.
+    below 1 means both months fell below that average. An account younger than 5 months is
+    compared with the mean of the months of T-4..T-2 it has. NaN when those months hold no
+    contact or the account has none of them (younger than 3 months).
     """
     recent = np.fmax(value_at(contacts_monthly, 0), value_at(contacts_monthly, 1))
-    return ratio(recent, window_sum(contacts_monthly, 3, lag=2) / 3.0)
+    return ratio(recent, window_mean(contacts_monthly, 3, lag=2))
 
 
 def warn_contact_drop(contacts_recent_vs_prev3m: np.ndarray) -> np.ndarray:

@@ -58,6 +58,6 @@ def product_types_12m(
     total = np.zeros(stock_amount_monthly.clock.shape)
     for kind in kinds:
         total += window_sum(kind, 12) > 0
-    # NaN (young account or no security_type column) propagates from any window.
+    # NaN (no security_type column) propagates from any window.
     total[np.isnan(window_sum(stock_amount_monthly, 12))] = np.nan
     return total

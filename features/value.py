@@ -37,8 +37,8 @@ def contribution_12m(
         servicing_cost_per_month: features.servicing_cost_per_month (CNY 20).
     """
     months = np.clip(history_months, 1.0, 12.0)  # rows of accounts not yet open are dropped
-    # Months before the open month hold no trades, so the 12-month sum covers the whole history.
-    commission = window_sum(commission_monthly, 12, allow_younger=True)
+    # A younger account's 12-month sum covers its whole history.
+    commission = window_sum(commission_monthly, 12)
     return commission * 12.0 / months - 12.0 * servicing_cost_per_month
 
 

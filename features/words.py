@@ -16,6 +16,7 @@ _FORMATS: dict[str, Callable[[float], str]] = {
     "change": lambda v: f"{v:+.0%}",
     "ratio": lambda v: f"{v:.2f}x",
     "rate": lambda v: f"{v * 1000:.2f} per mille",
+    "days": lambda v: f"{v:.0f} days",
     "months": lambda v: f"{v:.0f} months",
     "years": lambda v: f"{v:.0f} years",
     "percentile": lambda v: f"percentile {100 * v:.0f}",

@@ -26,17 +26,32 @@ from pipeline.core.contract import EVENT_TYPES, SECURITY_TYPES, Tables
 from pipeline.core.errors import DataContractError
 
 _TRADE_SUMS = ("trades_monthly", "traded_amount_monthly", "commission_monthly")
+TRADE_DAY_QUANTITIES = (
+    "trade_days_monthly",
+    "first_trade_day_monthly",
+    "last_trade_day_monthly",
+    "trade_gaps_monthly",
+    "trade_gap_days_monthly",
+    "trade_gap_squares_monthly",
+)
 TRADE_MIX_QUANTITIES = tuple(f"{kind}_amount_monthly" for kind in SECURITY_TYPES)
 _FLOWS = ("inflow_monthly", "outflow_monthly", "inflow_count_monthly", "outflow_count_monthly")
 _BALANCES = ("cash_monthly", "market_value_monthly", "assets_monthly")
 _EVENTS = tuple(f"{kind}s_monthly" for kind in EVENT_TYPES)
 TABLE_QUANTITIES: dict[str, tuple[str, ...]] = {
-    "trades": _TRADE_SUMS + TRADE_MIX_QUANTITIES,
-    "transfers": (*_FLOWS, "net_flow_monthly"),
+    "trades": _TRADE_SUMS + TRADE_MIX_QUANTITIES + TRADE_DAY_QUANTITIES,
+    "transfers": (*_FLOWS, "net_flow_monthly", "last_transfer_day_monthly"),
     "balances": _BALANCES,
     "events": _EVENTS,
 }
-"""The monthly quantities the panel derives from each activity table (features' input names)."""
+"""The monthly quantities the panel derives from each activity table (features' input names).
+
+Day-level ones, per month: distinct trade days, the first and last trade day (epoch days,
+NaN without a trade), and the gaps in days between consecutive distinct trade days of a
+customer, each gap counted in the month of its later day (count, sum, sum of squares); the
+last transfer day.
+"""
+_DAY_BITS = 5  # a trade-day bitmap holds 2**5 = 32 day-of-month slots per cell
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,19 @@ class AsOfPlan:
     cutoff_day: int
     first_day: int
     day_position: np.ndarray
+    month_start: np.ndarray
     is_open: np.ndarray
     history: np.ndarray
+
+    def day_offsets(self, dates: np.ndarray) -> np.ndarray:
+        """Return the days from the grid's first day to each row date (time of day ignored)."""
+        ticks_per_day = np.timedelta64(1, "D") // np.timedelta64(1, np.datetime_data(dates.dtype))
+        return dates.view(np.int64) // ticks_per_day - self.first_day
+
+    def days_of_month(self, dates: np.ndarray) -> np.ndarray:
+        """Return each row date's day of its month, 0 for the first (rows within the cut-off)."""
+        offsets = np.arange(len(self.day_position) - 1)
+        return (offsets - self.month_start[self.day_position[:-1]])[self.day_offsets(dates)]
 
     def grid_positions(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Map row dates to grid positions, dropping rows after the cut-off (the only place).
@@ -108,6 +134,7 @@ def plan_as_of(tables: Tables, as_of: Sequence[pd.Timestamp]) -> AsOfPlan:
         cutoff_day=cutoff_day,
         first_day=first_day,
         day_position=day_position,
+        month_start=np.flatnonzero(np.diff(day_position[:-1], prepend=-1)),
         is_open=is_open,
         history=history,
     )
@@ -171,6 +198,8 @@ def chunk_panel(
     panel.update(_event_quantities(grid, rows.get("events"), chunk, lo))
     panel.update({name: values[lo:hi] for name, values in attributes.items()})
     panel["as_of_year"] = plan.as_of.year.to_numpy(dtype=np.float64)[:, None]
+    as_of_day = plan.as_of.to_numpy().astype("datetime64[D]").astype(np.int64)
+    panel["as_of_day"] = as_of_day.astype(np.float64)[:, None]
     return panel
 
 
@@ -209,7 +238,7 @@ class _Grid:
 def _trade_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
     names, mix = _TRADE_SUMS, TRADE_MIX_QUANTITIES
     if table is None:
-        return {name: grid.missing() for name in names + mix}
+        return {name: grid.missing() for name in names + mix + TRADE_DAY_QUANTITIES}
     flat, rows = grid.cells_of(table, chunk, lo)
     amount = table.columns["amount"][rows]
     (count,) = grid.summed(flat)
@@ -222,7 +251,58 @@ def _trade_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: i
         out.update(zip(mix, by_kind[: len(SECURITY_TYPES)], strict=True))
     else:
         out.update({name: grid.missing() for name in mix})
+    out.update(_trade_day_quantities(grid, flat, grid.plan.days_of_month(table.dates[rows])))
     return out
+
+
+def _trade_day_quantities(grid: _Grid, flat: np.ndarray, days_of_month: np.ndarray):
+    """Distinct trade days per cell, their first and last day, and the gaps between them.
+
+    A bitmap over (cell, day of month) is a counting sort: its set bits, read in order, are
+    each cell's distinct trade days in date order, without sorting rows. Gaps inside a month
+    come from neighbouring bits of one cell; the gap into a month runs from the latest trade
+    day of the months before to the month's first.
+    """
+    plan, shape = grid.plan, (grid.plan.n_months, grid.n)
+    bitmap = np.zeros(grid.cells << _DAY_BITS, dtype=bool)
+    bitmap[(flat << _DAY_BITS) + days_of_month] = True
+    distinct = np.flatnonzero(bitmap)
+    cell = distinct >> _DAY_BITS
+    day_of_month = (distinct & ((1 << _DAY_BITS) - 1)).astype(np.float64)
+    starts = np.ones(len(cell), dtype=bool)
+    starts[1:] = cell[1:] != cell[:-1]
+    ends = np.ones(len(cell), dtype=bool)
+    ends[:-1] = starts[1:]
+    month_first_day = (plan.month_start + plan.first_day).astype(np.float64)[:, None]
+    first, last = np.full(grid.cells, np.nan), np.full(grid.cells, np.nan)
+    first[cell[starts]] = day_of_month[starts]
+    last[cell[ends]] = day_of_month[ends]
+    first, last = first.reshape(shape) + month_first_day, last.reshape(shape) + month_first_day
+    inside = ~starts[1:]
+    gap, gap_cell = (day_of_month[1:] - day_of_month[:-1])[inside], cell[1:][inside]
+    into = first - _latest_before(last)  # NaN without an earlier trade day
+    crossing = ~np.isnan(into)
+    into = np.where(crossing, into, 0.0)
+    counts = np.bincount(gap_cell, minlength=grid.cells).reshape(shape) + crossing
+    sums = np.bincount(gap_cell, gap, minlength=grid.cells).reshape(shape) + into
+    squares = np.bincount(gap_cell, gap * gap, minlength=grid.cells).reshape(shape) + into * into
+    (trade_days,) = grid.summed(cell)
+    arrays = (first, last, counts.astype(np.float64), sums, squares)
+    return dict(
+        zip(
+            TRADE_DAY_QUANTITIES,
+            (trade_days, *(Monthly(a, grid.clock) for a in arrays)),
+            strict=True,
+        )
+    )
+
+
+def _latest_before(last: np.ndarray) -> np.ndarray:
+    """Return, per month row, the latest non-missing value of the rows before it (NaN if none)."""
+    before = np.full_like(last, np.nan)
+    for month in range(1, len(last)):
+        np.fmax(before[month - 1], last[month - 1], out=before[month])
+    return before
 
 
 def _transfer_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo: int):
@@ -235,6 +315,11 @@ def _transfer_quantities(grid: _Grid, table: ActivityRows | None, chunk: int, lo
     counts = grid.summed(stacked, None, 2)
     out = dict(zip(names, (inflow, outflow, *counts), strict=True))
     out["net_flow_monthly"] = Monthly(inflow.values - outflow.values, grid.clock)
+    last = np.full(grid.cells, -np.inf)
+    days = grid.plan.day_offsets(table.dates[rows]) + grid.plan.first_day
+    np.maximum.at(last, flat, days.astype(np.float64))
+    last[np.isinf(last)] = np.nan
+    out["last_transfer_day_monthly"] = Monthly(last.reshape(grid.plan.n_months, grid.n), grid.clock)
     return out
 
 

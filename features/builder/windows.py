@@ -10,10 +10,18 @@ row gathers per window), so all as-of months cost the same as one.
 
 Edge rules shared by every feature:
 
-- Account younger than a window (fewer months since its open month, the open
-  month counted, than the window needs, e.g. 6 for warn_outflow, 4 for this
-  month against the previous 3): the window is NaN, so its measure is NaN and
-  its flag False.
+- Account younger than a window: the window covers the months the account has
+  existed (its open month counted) and the panel covers, never months before
+  it opened. Counts and sums add those months (no row can predate the opening:
+  the loader quarantines such rows), so ``trades_12m`` of a 2-month-old account
+  is its trades of those 2 months. Averages divide by the months available,
+  so "the previous 3-month average" of an account with 2 previous months is the
+  mean of those 2; a ratio to an average over a window holding no month of the
+  account's life (the previous 3 months of a 1-month-old account) is NaN.
+  Slopes fit the months available, NaN below 2. A value read at one month
+  before the account opened (assets 3 months ago of a 2-month-old account) is
+  NaN. Indicators follow their measures: for a young account they compare with
+  the months it has, e.g. warn_trade_drop with the mean of its previous months.
 - Zero or missing denominator: a ratio is NaN, never inf. A flag is False when
   its measure is NaN, except warn_outflow, which compares without dividing
   (outflow > 30% x assets), so an account emptied to zero assets is flagged.
@@ -24,8 +32,12 @@ Edge rules shared by every feature:
   from it is NaN and every flag on it False; the build warns once naming the
   table. Without balances, total assets are unknown and every customer counts
   as not large for warn_commission_drop (previous 3 months).
-- Months before the panel's first month hold no rows: a window reaching there
-  counts them as empty (the panel starts at the first month any row exists).
+- Months before the panel's first month hold no rows: a sum reaching there
+  counts them as empty, and averages and slopes leave them out (the panel
+  starts at the first month any row exists).
+- Day-level quantities (last trade day, gaps between trade days) are epoch
+  days of the rows' dates; a quantity over all history reads every month of
+  the panel up to the as-of month.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ class Clock:
     positions: np.ndarray
     history: np.ndarray
     _young: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    _covered: dict[tuple, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,6 +72,17 @@ class Clock:
         if months not in self._young:
             self._young[months] = np.where(self.history < months, np.nan, 0.0)
         return self._young[months]
+
+    def months_in(self, months: int, lag: int = 0) -> np.ndarray:
+        """Return how many of a window's months the account existed and the panel covers.
+
+        The window is ``months`` months ending ``lag`` months before each as-of month.
+        """
+        key = (months, lag)
+        if key not in self._covered:
+            covered = np.minimum(self.history, self.positions[:, None] + 1)
+            self._covered[key] = np.clip(covered - lag, 0, months).astype(np.float64)
+        return self._covered[key]
 
 
 @dataclass
@@ -101,18 +125,10 @@ class Monthly:
         return np.full(self.clock.shape, np.nan)
 
 
-def younger_than(clock: Clock, months: int) -> np.ndarray:
-    """Return where accounts have existed fewer than ``months`` months at each as-of."""
-    return clock.history < months
-
-
-def window_sum(
-    series: Monthly, months: int, lag: int = 0, *, allow_younger: bool = False
-) -> np.ndarray:
+def window_sum(series: Monthly, months: int, lag: int = 0) -> np.ndarray:
     """Sum ``months`` months ending ``lag`` months before each as-of month (lag 0: the as-of month).
 
-    NaN where the account is younger than ``months + lag`` months, unless
-    ``allow_younger`` (then the months before the account opened count as empty).
+    Over the months the account has existed: a younger account's sum covers its months only.
     """
     if not series.available:
         return series.nan()
@@ -120,12 +136,17 @@ def window_sum(
     def compute() -> np.ndarray:
         end = np.maximum(series.clock.positions + 1 - lag, 0)
         start = np.maximum(end - months, 0)
-        total = series.prefix[end] - series.prefix[start]
-        if not allow_younger:
-            total += series.clock.nan_if_younger(months + lag)
-        return total
+        return series.prefix[end] - series.prefix[start]
 
-    return series.remembered(("sum", months, lag, allow_younger), compute)
+    return series.remembered(("sum", months, lag), compute)
+
+
+def window_mean(series: Monthly, months: int, lag: int = 0) -> np.ndarray:
+    """Average per month over the window's months the account existed; NaN when none did."""
+    if not series.available:
+        return series.nan()
+    available = series.clock.months_in(months, lag)
+    return window_sum(series, months, lag) / np.where(available == 0, np.nan, available)
 
 
 def value_at(series: Monthly, lag: int = 0) -> np.ndarray:
@@ -152,29 +173,59 @@ def _trailing(series: Monthly, months: int) -> np.ndarray:
     return series.values[np.maximum(rows, 0)]
 
 
-def _before_grid(series: Monthly, months: int) -> np.ndarray:
-    return (series.clock.positions - (months - 1) < 0)[:, None]
-
-
 def window_max(series: Monthly, months: int) -> np.ndarray:
-    """Largest non-missing value over ``months`` months to each as-of; NaN for younger accounts."""
+    """Largest non-missing value over ``months`` months to each as-of (NaN if none is known).
+
+    Months before the account opened hold no value, so a younger account's peak is over its
+    own months.
+    """
     if not series.available:
         return series.nan()
     # A repeated first month cannot change a maximum, so no mask is needed for it.
     with np.errstate(invalid="ignore"):
-        peak = np.fmax.reduce(_trailing(series, months), axis=1)
-    return peak + series.clock.nan_if_younger(months)
+        return np.fmax.reduce(_trailing(series, months), axis=1)
 
 
 def months_positive(series: Monthly, months: int) -> np.ndarray:
-    """Count months with a value above zero over ``months`` months; NaN for younger accounts."""
+    """Count months with a value above zero over ``months`` months (the account's months)."""
     if not series.available:
         return series.nan()
     positive = Monthly((series.values > 0).astype(np.float64), series.clock)
     indicator = series.remembered(("positive",), lambda: positive.prefix)
     end = np.maximum(series.clock.positions + 1, 0)
     start = np.maximum(end - months, 0)
-    return indicator[end] - indicator[start] + series.clock.nan_if_younger(months)
+    return indicator[end] - indicator[start]
+
+
+def total_to_date(series: Monthly) -> np.ndarray:
+    """Sum every month of the panel up to each as-of month."""
+    if not series.available:
+        return series.nan()
+    return series.remembered(("total",), lambda: series.prefix[series.clock.positions + 1])
+
+
+def latest_to_date(series: Monthly) -> np.ndarray:
+    """Largest non-missing value of any month up to each as-of month; NaN if none."""
+    return _running(series, np.fmax, "latest")
+
+
+def earliest_to_date(series: Monthly) -> np.ndarray:
+    """Smallest non-missing value of any month up to each as-of month; NaN if none."""
+    return _running(series, np.fmin, "earliest")
+
+
+def _running(series: Monthly, pick, name: str) -> np.ndarray:
+    if not series.available:
+        return series.nan()
+
+    def compute() -> np.ndarray:
+        running = series.values.copy()
+        # A loop over month rows, as for prefix sums: faster than accumulate(axis=0) here.
+        for month in range(1, len(running)):
+            pick(running[month - 1], running[month], out=running[month])
+        return running[series.clock.positions]
+
+    return series.remembered((name,), compute)
 
 
 def months_since_positive(series: Monthly) -> np.ndarray:
@@ -207,18 +258,25 @@ def _months_since(event: np.ndarray, clock: Clock) -> np.ndarray:
 
 
 def slope(series: Monthly, months: int) -> np.ndarray:
-    """Least-squares slope per month over ``months`` months to each as-of; NaN for younger accounts.
+    """Least-squares slope per month over ``months`` months to each as-of.
 
-    With month offsets x = -lag, the slope is sum((x - mean x) * y) / sum((x - mean x)^2).
+    Fitted on the m months of the window the account existed and the panel covers
+    (:meth:`Clock.months_in`); NaN when m < 2. With month offsets x = -lag over
+    lags 0..m-1, the slope is (m sum(xy) - sum(x) sum(y)) / (m sum(x^2) - sum(x)^2).
     """
     if not series.available:
         return series.nan()
-    centre = (months - 1) / 2.0
-    spread = months * (months * months - 1) / 12.0
-    weights = (centre - np.arange(months)) / spread
-    total = np.einsum("kmn,m->kn", _trailing(series, months), weights)
-    total += series.clock.nan_if_younger(months)
-    return np.where(_before_grid(series, months), np.nan, total)
+    m = series.clock.months_in(months)
+    lags = np.arange(months, dtype=np.float64)[None, :, None]
+    inside = lags < m[:, None, :]
+    values = np.where(inside, _trailing(series, months), 0.0)
+    sum_y = values.sum(axis=1)
+    sum_xy = -(values * lags).sum(axis=1)
+    sum_x = -m * (m - 1) / 2.0
+    sum_xx = (m - 1) * m * (2 * m - 1) / 6.0
+    denominator = m * sum_xx - sum_x * sum_x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(m >= 2, (m * sum_xy - sum_x * sum_y) / denominator, np.nan)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

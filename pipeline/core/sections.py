@@ -24,6 +24,8 @@ class DemoParams(Section):
     months: int = Field(36, ge=6)
     seed: int = 42
     start: str = "2021-01"
+    bear_spell_months: int = Field(0, ge=0)
+    silent_leaver_share: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class DataParams(Section):

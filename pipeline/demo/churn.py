@@ -100,17 +100,34 @@ def _common_hazard_factor(loyalty, tenure_months, market: Market, month: int) ->
     return np.exp(-0.5 * loyalty) * tenure * (1.4 if market.recent_bear[month] else 1.0)
 
 
+def silent_shares(silent_leaver_share: float | None = None) -> np.ndarray:
+    """Return the share of silent leavers per cause: the table above, or one share for all."""
+    if silent_leaver_share is None:
+        return SILENT_SHARE
+    if not 0.0 <= silent_leaver_share <= 1.0:
+        raise ValueError(f"silent_leaver_share must be between 0 and 1, not {silent_leaver_share}")
+    return np.full(len(CAUSES), float(silent_leaver_share))
+
+
 def start_episodes(
-    rng: np.random.Generator, book: Book, hazard: np.ndarray, eligible: np.ndarray, month: int
+    rng: np.random.Generator,
+    book: Book,
+    hazard: np.ndarray,
+    eligible: np.ndarray,
+    month: int,
+    silent_share: np.ndarray = SILENT_SHARE,
 ) -> None:
-    """Let eligible accounts decide to leave; a decision's precursors start next month."""
+    """Let eligible accounts decide to leave; a decision's precursors start next month.
+
+    ``silent_share`` is each cause's share of leavers who show no precursor.
+    """
     decide = eligible & (rng.random(len(eligible)) < hazard.sum(axis=1))
     who = np.flatnonzero(decide)
     cumulative = np.cumsum(hazard[who], axis=1)
     pick = rng.random(len(who)) * cumulative[:, -1]
     cause = np.minimum((cumulative < pick[:, None]).sum(axis=1), len(CAUSES) - 1)
     length = rng.integers(LEAD_MONTHS[cause, 0], LEAD_MONTHS[cause, 1] + 1)
-    silent = rng.random(len(who)) < SILENT_SHARE[cause]
+    silent = rng.random(len(who)) < silent_share[cause]
     closes = rng.random(len(who)) < CLOSE_SHARE[cause]
     book.episode_cause[who] = cause
     book.episode_start[who] = month + 1

@@ -58,9 +58,20 @@ class Market:
         return windows.any(axis=1)
 
 
-def simulate_market(rng: np.random.Generator, months: int) -> Market:
-    """Draw a regime path with both bull and bear spells, then the index returns."""
+def simulate_market(rng: np.random.Generator, months: int, bear_spell_months: int = 0) -> Market:
+    """Draw a regime path with both bull and bear spells, then the index returns.
+
+    Args:
+        rng: the market's own random stream.
+        months: simulated months.
+        bear_spell_months: force one bear spell over the last this many months (the months a
+            model is tested on then sit in a long bear market); 0 keeps the drawn path.
+    """
+    if not 0 <= bear_spell_months <= months:
+        raise ValueError(f"bear_spell_months must be 0 to {months}, not {bear_spell_months}")
     bear = _regime_path_with_both_spells(rng, months)
+    if bear_spell_months:
+        bear[months - bear_spell_months :] = True
     mean = np.where(bear, BEAR_RETURN[0], BULL_RETURN[0])
     sd = np.where(bear, BEAR_RETURN[1], BULL_RETURN[1])
     index_return = np.maximum(mean + sd * rng.standard_normal(months), -0.4)

@@ -9,7 +9,7 @@ decide to leave, which shapes the months that follow.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,8 @@ class World:
     market: Market
     population: Population
     ids: pa.Array
+    # Per cause, the share of leavers who show no precursor (churn.SILENT_SHARE by default).
+    silent_share: np.ndarray = field(default_factory=lambda: churn.SILENT_SHARE)
 
 
 @dataclass(frozen=True)
@@ -159,4 +161,6 @@ def _decide_departures(rng, world: World, book: Book, now: Month) -> None:
         world.population, book, world.market, now.index, int(world.calendar.first_day[now.index])
     )
     undecided = (book.episode_cause == NO_CAUSE) & (book.close_month == NEVER)
-    churn.start_episodes(rng, book, hazard, now.window.open_at_end & undecided, now.index)
+    churn.start_episodes(
+        rng, book, hazard, now.window.open_at_end & undecided, now.index, world.silent_share
+    )

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipeline.core.calendar import to_month_end
 from pipeline.demo import rows
 from pipeline.demo.book import opening_book
+from pipeline.demo.churn import silent_shares
 from pipeline.demo.days import month_calendar
 from pipeline.demo.market import Market, simulate_market
 from pipeline.demo.month import World, simulate_month
@@ -25,7 +26,13 @@ TABLES = ("customers", "trades", "transfers", "balances", "events")
 
 
 def simulate_tables(
-    customers: int, months: int, seed: int, start: str
+    customers: int,
+    months: int,
+    seed: int,
+    start: str,
+    *,
+    bear_spell_months: int = 0,
+    silent_leaver_share: float | None = None,
 ) -> Iterator[tuple[str, pa.Table]]:
     """Yield ``(table name, rows)`` month by month, then the customers table.
 
@@ -34,26 +41,36 @@ def simulate_tables(
         months: simulated months.
         seed: seed of the single random generator; same arguments, same rows.
         start: first simulated month, ``YYYY-MM``.
+        bear_spell_months: data.demo.bear_spell_months: one bear spell forced over the last
+            this many months (a long bear market); 0 keeps the drawn regimes.
+        silent_leaver_share: data.demo.silent_leaver_share: the share of leavers of every
+            cause who show no precursor; None keeps the per-cause shares (churn.SILENT_SHARE).
     """
     rng = _book_generator(seed)
     first_month = np.datetime64(to_month_end(start).strftime("%Y-%m"), "M")
     calendar = month_calendar(first_month, months)
-    market = simulated_market(seed, months)
+    market = simulated_market(seed, months, bear_spell_months)
     population = draw_population(rng, customers, calendar, market)
-    world = World(calendar, market, population, rows.customer_ids(customers))
+    world = World(
+        calendar,
+        market,
+        population,
+        rows.customer_ids(customers),
+        silent_shares(silent_leaver_share),
+    )
     book = opening_book(rng, population, market)
     for month in range(months):
         yield from simulate_month(rng, world, book, month)
     yield "customers", rows.customer_rows(world.ids, population, book, months, BRANCHES)
 
 
-def simulated_market(seed: int, months: int) -> Market:
-    """Return the market path of a run: it depends on the seed and months only.
+def simulated_market(seed: int, months: int, bear_spell_months: int = 0) -> Market:
+    """Return the market path of a run: it depends on the seed, months and forced bear spell only.
 
     The market has its own random stream, so books of different sizes simulated
     with one seed live through the same bull and bear spells.
     """
-    return simulate_market(np.random.default_rng(seed).spawn(2)[0], months)
+    return simulate_market(np.random.default_rng(seed).spawn(2)[0], months, bear_spell_months)
 
 
 def _book_generator(seed: int) -> np.random.Generator:
@@ -61,15 +78,23 @@ def _book_generator(seed: int) -> np.random.Generator:
 
 
 def simulate(
-    customers: int, months: int, seed: int, start: str = "2021-01"
+    customers: int,
+    months: int,
+    seed: int,
+    start: str = "2021-01",
+    *,
+    bear_spell_months: int = 0,
+    silent_leaver_share: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Simulate the book in memory and return the five tables as DataFrames.
 
     Dates are ``datetime64[us]``, ids and labels ``str``; the rows are exactly
-    those ``churn generate`` writes for the same arguments.
+    those ``churn generate`` writes for the same arguments. The regime knobs are
+    those of :func:`simulate_tables`.
     """
     parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
-    for name, table in simulate_tables(customers, months, seed, start):
+    regime = {"bear_spell_months": bear_spell_months, "silent_leaver_share": silent_leaver_share}
+    for name, table in simulate_tables(customers, months, seed, start, **regime):
         parts[name].append(table)
     return {name: _frame(pa.concat_tables(parts[name])) for name in TABLES}
 

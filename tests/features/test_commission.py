@@ -70,11 +70,13 @@ def test_no_commission_before_means_no_drop(matrix):
     assert bool(got["warn_commission_drop"]) is False
 
 
-def test_account_younger_than_window_has_no_measure(matrix):
-    # Opened April: this month plus 3 previous months needs 4 months of history.
+def test_account_younger_than_window_compares_with_the_months_it_has(matrix):
+    # Opened April: of Mar..May only Apr and May exist, mean (100 + 100) / 2 = 100;
+    # June's 10 / 100 = 0.1 is more than 30% below it.
     got = row(matrix, "young")
-    assert math.isnan(got["commission_vs_prev"])
-    assert bool(got["warn_commission_drop"]) is False
+    assert got["commission_vs_prev"] == pytest.approx(0.1, rel=1e-6)
+    assert bool(got["warn_commission_drop"]) is True
+    assert got["commission_3m"] == 210  # Apr..Jun are all its months
 
 
 def test_commission_windows_rate_and_yield(matrix):

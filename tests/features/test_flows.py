@@ -94,11 +94,12 @@ def test_month_without_balance_row_gives_unknown_assets(matrix):
     assert bool(got["warn_outflow"]) is False
 
 
-def test_account_younger_than_six_months_has_no_outflow_measure(matrix):
-    got = row(matrix, "young")  # opened Feb 2023: Feb..Jun is 5 months
-    assert math.isnan(got["outflow_6m"])
-    assert math.isnan(got["outflow_share_6m"])
-    assert bool(got["warn_outflow"]) is False
+def test_account_younger_than_six_months_counts_the_months_it_has(matrix):
+    got = row(matrix, "young")  # opened Feb 2023: Feb..Jun is 5 months, all its transfers
+    assert got["outflow_6m"] == 900
+    assert got["outflow_count_6m"] == 1
+    assert got["outflow_share_6m"] == pytest.approx(0.9)  # 900 / 1000 > 30%
+    assert bool(got["warn_outflow"]) is True
 
 
 def test_minimum_count_of_transfers_out_is_a_param():

@@ -63,7 +63,7 @@ def test_empty_position_of_a_one_month_old_account():
     people = customers("new", opened="2023-06-01")
     tables = load(customers=people, balances=balances(monthly_balances("new", plan)))
     got = row(build(tables), "new")
-    assert math.isnan(got["empty_position_streak"])  # younger than the 2-month window
+    assert got["empty_position_streak"] == 1  # its one month end: 1 < 2 in a row
     assert bool(got["warn_empty_position"]) is False
 
 

@@ -84,12 +84,13 @@ def test_no_contacts_before_means_no_drop(matrix):
     assert got["contacts_3m"] == 1
 
 
-def test_first_month_account_has_no_two_month_window():
+def test_first_month_account_counts_its_one_month():
     people = customers("new", opened="2023-06-05")
     tables = load(customers=people, events=events([("new", "2023-06-20", "complaint")]))
     got = row(build(tables), "new")
-    assert math.isnan(got["complaints_2m"])
-    assert bool(got["warn_complaint"]) is False
+    assert got["complaints_2m"] == 1  # June is its whole 2-month window
+    assert bool(got["warn_complaint"]) is True
+    assert math.isnan(got["contacts_recent_vs_prev3m"])  # no month of Apr..May to compare with
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
