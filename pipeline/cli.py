@@ -7,7 +7,9 @@ Stages are imported lazily so ``churn --help`` stays fast.
 from __future__ import annotations
 
 import errno
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -65,8 +67,16 @@ def _refuse_unforwarded_regime(demo) -> None:
         )
 
 
+def _terminated(signum, frame) -> None:
+    # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open MLflow runs end
+    # FAILED, temporary files are removed, nothing half-written is published.
+    raise SystemExit(128 + signum)
+
+
 def _guard(action):
     """Run a stage; turn a user-fixable ChurnError or file error into a message and exit 2."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return action()
     except ChurnError as exc:

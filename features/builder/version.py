@@ -27,6 +27,14 @@ import textwrap
 import types
 from collections.abc import Callable, Iterable
 
+from features.builder.build import build_customer_features, build_feature_matrix
+from features.builder.market_step import (
+    apply_market_reference,
+    combine_market_references,
+    market_reference,
+)
+from features.builder.registry import FEATURES
+
 PROJECT_PACKAGES = ("features", "pipeline", "models")
 _CONSTANT_TYPES = (bool, int, float, str, bytes, type(None))
 
@@ -34,14 +42,6 @@ _CONSTANT_TYPES = (bool, int, float, str, bytes, type(None))
 @functools.cache
 def builder_version() -> str:
     """Return ``"fb-<12 hex digits>"``, stable while feature definitions do not change."""
-    from features.builder.build import build_customer_features, build_feature_matrix
-    from features.builder.market_step import (
-        apply_market_reference,
-        combine_market_references,
-        market_reference,
-    )
-    from features.builder.registry import FEATURES
-
     signatures = [(f.name, f.kind, f.inputs, f.params_keys) for f in FEATURES]
     roots: list[Callable] = [f.func for f in FEATURES]
     roots += [f.categories for f in FEATURES if f.categories is not None]

@@ -20,7 +20,7 @@ from pipeline.data.partitions import PartitionedTables
 from pipeline.engine import Engine, open_engine
 from pipeline.tracking.mlflow_store import check_tracking_store, mlflow_ui_hint
 from pipeline.tracking.registry import save_run_model
-from pipeline.tracking.training_run import track_training_run
+from pipeline.tracking.training_run import finish_training_run, training_run
 from pipeline.training.fit import evaluate_models, train_models
 from pipeline.training.outputs import write_training_outputs
 
@@ -47,25 +47,22 @@ def train_on_tables(tables: Tables, data: Path, out: Path, params: Params) -> di
 def train_partitioned(
     engine: Engine, partitioned: PartitionedTables, data: Path, out: Path, params: Params
 ) -> dict:
-    """Train on the engine's partitions, evaluate, write the run folder and track the run."""
+    """Train on the engine's partitions, evaluate, write the run folder, track and register.
+
+    The MLflow run spans the whole training; an interrupted training ends it FAILED
+    and registers nothing.
+    """
     started = time.perf_counter()
     columns = model_feature_columns()
-    cohorts, fitted = engine.run(
-        lambda parts: train_models(engine.executor, parts, columns, params, console), partitioned
-    )
-    evaluation = evaluate_models(fitted, cohorts, columns, params)
-    outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
-    save_run_model(outputs)
-    tracked = track_training_run(
-        data,
-        out,
-        fitted,
-        cohorts,
-        evaluation,
-        outputs,
-        params,
-        feature_builder_version=builder_version(),
-    )
+    with training_run(data, params, feature_builder_version=builder_version()) as run:
+        cohorts, fitted = engine.run(
+            lambda parts: train_models(engine.executor, parts, columns, params, console),
+            partitioned,
+        )
+        evaluation = evaluate_models(fitted, cohorts, columns, params)
+        outputs = write_training_outputs(out, fitted, cohorts, evaluation, columns, params)
+        save_run_model(outputs)
+        tracked = finish_training_run(run, out, fitted, cohorts, evaluation, outputs, params)
     _print_summary(evaluation.metrics, outputs, tracked, params, time.perf_counter() - started)
     return evaluation.metrics
 

@@ -25,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm
+import mlflow
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import sklearn
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import AnyType
 
 from models.package import (
     DATA_FOLDER,
@@ -37,6 +43,7 @@ from models.package import (
     write_model_data,
 )
 from pipeline.core.errors import ChurnError
+from pipeline.tracking.mlflow_store import quiet_mlflow
 from pipeline.training.outputs import TrainingOutputs, replaced_folder
 
 LOADER_MODULE = "pipeline.tracking.pyfunc"
@@ -92,9 +99,6 @@ def model_signature(example: pd.DataFrame):
     them to the training categories itself). Other columns an input carries, such as
     ``customer_id`` and ``as_of``, are ignored.
     """
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-    from mlflow.types.schema import AnyType
 
     def spec(column: str) -> ColSpec:
         dtype = example[column].dtype
@@ -134,8 +138,6 @@ def save_model(booster: Any, calibrator: Any, meta: dict, example: pd.DataFrame,
             flags, pandas categoricals): the input example and the signature's types.
         path: the folder to create (it must not exist).
     """
-    import mlflow.pyfunc
-
     with tempfile.TemporaryDirectory() as scratch:
         arguments = _pyfunc_arguments(booster, calibrator, meta, example, Path(scratch))
         mlflow.pyfunc.save_model(str(path), **arguments)
@@ -151,22 +153,21 @@ def save_run_model(outputs: TrainingOutputs) -> Path:
     return outputs.model_folder
 
 
-def log_run_model(outputs: TrainingOutputs, registered_name: str):
-    """Log a training run's packaged model to the active MLflow run and register it."""
+def log_run_model(outputs: TrainingOutputs):
+    """Log a training run's packaged model to the active MLflow run (registered later)."""
     lightgbm = outputs.fitted.lightgbm
     return log_model(
         lightgbm.booster_,
         lightgbm.calibrator_,
         outputs.model_meta,
         outputs.example,
-        registered_name,
     )
 
 
-def log_model(booster: Any, calibrator: Any, meta: dict, example: pd.DataFrame, name: str):
-    """Log a packaged model to the active MLflow run and register it under ``name``."""
-    import mlflow.pyfunc
-
+def log_model(
+    booster: Any, calibrator: Any, meta: dict, example: pd.DataFrame, name: str | None = None
+):
+    """Log a packaged model to the active MLflow run; register it under ``name`` if given."""
     with tempfile.TemporaryDirectory() as scratch:
         arguments = _pyfunc_arguments(booster, calibrator, meta, example, Path(scratch))
         return mlflow.pyfunc.log_model(name="model", registered_model_name=name, **arguments)
@@ -179,10 +180,6 @@ def load_packaged_model(uri: str) -> PackagedModel:
         ChurnError: the model cannot be found, is not a packaged churn model, or one of
             its files is damaged (each named).
     """
-    import mlflow
-
-    from pipeline.tracking.mlflow_store import quiet_mlflow
-
     quiet_mlflow()
     try:
         folder = Path(uri) if Path(uri).exists() else Path(mlflow.artifacts.download_artifacts(uri))
@@ -203,8 +200,6 @@ def load_packaged_model(uri: str) -> PackagedModel:
 
 def champion_version(client: Any, name: str):
     """Return the registry version holding the ``champion`` alias, or None."""
-    from mlflow.exceptions import MlflowException
-
     try:
         return client.get_model_version_by_alias(name, "champion")
     except MlflowException:

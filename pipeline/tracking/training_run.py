@@ -1,16 +1,20 @@
 """Track a training run in MLflow: params, data and code identity, metrics, artifacts, model.
 
-The LightGBM model is logged with MLflow's LightGBM flavour and registered; the
-champion alias moves only when the new version beats the rules and the current
-champion on the same test cohort (pipeline/tracking/registry.py decides).
+The run opens before the training and spans it. The packaged model (a pyfunc) is
+logged, then registered last; the champion alias moves only when the new version
+beats the rules and the current champion on the same test cohort
+(pipeline/tracking/registry.py decides).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pandas as pd
 
 from pipeline.core.params import Params
@@ -21,7 +25,9 @@ from pipeline.tracking.registry import (
     decide_promotion,
     load_packaged_model,
     log_run_model,
+    set_alias,
 )
+from pipeline.training.fit import evaluate_on
 
 
 @dataclass(frozen=True)
@@ -46,20 +52,14 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-def track_training_run(
-    data: Path,
-    out: Path,
-    fitted,
-    cohorts,
-    evaluation,
-    outputs,
-    params: Params,
-    *,
-    feature_builder_version: str,
-) -> TrackedRun:
-    """Log the run, the model and its registry alias; return identifiers and the decision."""
-    import mlflow
+@contextmanager
+def training_run(data: Path, params: Params, *, feature_builder_version: str) -> Iterator[Any]:
+    """Open the MLflow run of a training, before the work, so it spans the training.
 
+    Identity tags and params are logged at once. When the block fails or is
+    interrupted (Ctrl-C, or SIGTERM, which the CLI turns into an exit), MLflow ends
+    the run as FAILED; nothing is registered until :func:`finish_training_run`.
+    """
     tags = {
         "git_commit": git_commit(),
         "data_fingerprint": data_fingerprint(data),
@@ -67,24 +67,37 @@ def track_training_run(
         "feature_builder_version": feature_builder_version,
         "label": f"{params.label.definition}/{params.label.horizon_months}m",
     }
-    with mlflow_run(
-        params.tracking, run_name=f"train {cohorts.split.test[-1]:%Y-%m}", tags=tags
-    ) as run:
+    with mlflow_run(params.tracking, run_name="train", tags=tags) as run:
         mlflow.log_params({k: str(v) for k, v in params.flat().items()})
-        mlflow.log_params(
-            {f"fitted.{k}": str(v) for k, v in fitted.lightgbm_params.items()}
-            | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
-        )
-        mlflow.log_metrics(flat_metrics(evaluation.metrics))
-        _log_search_trials(fitted.search_trials)
-        mlflow.log_artifacts(str(out), artifact_path="run")
-        info = log_run_model(outputs, params.tracking.model_name)
-        client = mlflow.MlflowClient()
-        version = str(info.registered_model_version)
-        promotion = _promotion(client, params, evaluation, cohorts, version, fitted)
-        from pipeline.tracking.registry import set_alias
+        yield run
 
-        set_alias(client, params.tracking.model_name, version, promotion)
+
+def finish_training_run(
+    run, out: Path, fitted, cohorts, evaluation, outputs, params: Params
+) -> TrackedRun:
+    """Log metrics, the run folder and the model into the open run; register it last.
+
+    The model version is registered only once everything else is logged, and its
+    alias is set at once; if anything fails or is interrupted in between, the new
+    version is deleted again, so the registry never holds a version of an unfinished
+    run.
+    """
+    mlflow.set_tag("mlflow.runName", f"train {cohorts.split.test[-1]:%Y-%m}")
+    mlflow.log_params(
+        {f"fitted.{k}": str(v) for k, v in fitted.lightgbm_params.items()}
+        | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
+    )
+    mlflow.log_metrics(flat_metrics(evaluation.metrics))
+    _log_search_trials(fitted.search_trials)
+    mlflow.log_artifacts(str(out), artifact_path="run")
+    info = log_run_model(outputs)
+    client = mlflow.MlflowClient()
+    name = params.tracking.model_name
+    registered = mlflow.register_model(info.model_uri, name)
+    version = str(registered.version)
+    try:
+        promotion = _promotion(client, params, evaluation, cohorts, version, fitted)
+        set_alias(client, name, version, promotion)
         mlflow.set_tags(
             {
                 "promotion": promotion.alias,
@@ -92,12 +105,13 @@ def track_training_run(
                 "model_version": version,
             }
         )
+    except BaseException:
+        client.delete_model_version(name, version)
+        raise
     return TrackedRun(run.info.run_id, version, promotion, info.model_uri)
 
 
 def _log_search_trials(trials: list[dict]) -> None:
-    import mlflow
-
     for number, trial in enumerate(trials):
         with mlflow.start_run(run_name=f"search trial {number}", nested=True):
             mlflow.log_params({k: str(v) for k, v in trial.get("params", {}).items()})
@@ -118,8 +132,6 @@ def _promotion(client, params: Params, evaluation, cohorts, version: str, fitted
 
 def _champion_on_cohort(current, cohort: pd.DataFrame, params: Params, rules) -> float | None:
     """Score the current champion on this run's test cohort; None when it cannot read it."""
-    from pipeline.training.fit import evaluate_on
-
     uri = f"models:/{params.tracking.model_name}/{current.version}"
     champion = load_packaged_model(uri).churn_model()
     if any(column not in cohort.columns for column in champion.feature_columns_):

@@ -21,6 +21,7 @@ from models.evaluation import Comparison, compare_models
 from models.lightgbm_model import ChurnLightGBM
 from models.logistic import ChurnLogistic
 from models.rules import RuleBaseline
+from models.search import search_lightgbm, with_lightgbm_params
 from pipeline.cohorts.cohorts import (
     Cohorts,
     gather_cohorts,
@@ -133,8 +134,6 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
     model_params = params.model
     trials: list[dict] = []
     if model_params.search.enabled:
-        from models.search import search_lightgbm, with_lightgbm_params
-
         result = search_lightgbm(
             train,
             train["label"],

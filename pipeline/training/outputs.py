@@ -17,6 +17,8 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from features.builder.version import builder_version
+from models.drift import reference_profile
 from pipeline.core.atomic import atomic_path, atomic_write_parquet
 from pipeline.core.params import Params
 from pipeline.training.evaluation_outputs import (
@@ -50,14 +52,11 @@ class TrainingOutputs:
 
 def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
     """Return what a packaged model must carry besides its booster and calibrator."""
-    from features import FEATURE_BUILDER_VERSION
-    from models.drift import reference_profile
-
     lightgbm = fitted.lightgbm
     train = cohorts.train
     return {
         "feature_columns": list(columns),
-        "feature_builder_version": FEATURE_BUILDER_VERSION,
+        "feature_builder_version": builder_version(),
         "best_iteration": int(lightgbm.best_iteration_),
         "label": params.label.model_dump(),
         "split": {
