@@ -35,7 +35,13 @@ from pipeline.data.quarantine import (
     check_rejected_share,
     quarantine_tables,
 )
-from pipeline.data.reader import TableSource, is_url, read_source, table_sources
+from pipeline.data.reader import (
+    TableSource,
+    is_url,
+    read_source,
+    table_sources,
+    unread_entries,
+)
 
 SWITCHED_OFF = {
     "transfers": "fund-flow indicators (outflow share, transfers out) switch off and the "
@@ -87,8 +93,20 @@ def load_tables(
     raw = {name: read_source(source) for name, source in sources.items()}
     locations = {name: source.location for name, source in sources.items()}
     loaded = _checked(raw, locations, params, rejected_dir, started)
-    loaded.report.warnings += shadowed_warnings(sources)
+    loaded.report.warnings += shadowed_warnings(sources) + unread_warnings(str(data_dir))
     return loaded
+
+
+def unread_warnings(data_url: str) -> list[str]:
+    """Name the entries of the data folder that are not contract tables (not read)."""
+    unread = unread_entries(data_url)
+    if not unread:
+        return []
+    return [
+        f"not a contract table, not read: {', '.join(unread[:10])}"
+        + (f" and {len(unread) - 10} more" if len(unread) > 10 else "")
+        + f" (the tables are {', '.join(SCHEMAS)})"
+    ]
 
 
 def shadowed_warnings(sources: Mapping[str, TableSource]) -> list[str]:

@@ -30,7 +30,13 @@ from pipeline.core.errors import DataContractError
 from pipeline.core.executor import Executor
 from pipeline.core.params import Params, ValidationParams
 from pipeline.data.coercion import coerce_column
-from pipeline.data.loader import CheckedFrames, check_frames, finish_frames, shadowed_warnings
+from pipeline.data.loader import (
+    CheckedFrames,
+    check_frames,
+    finish_frames,
+    shadowed_warnings,
+    unread_warnings,
+)
 from pipeline.data.observation import ActivityMonths, ObservationEnd, decide_observation_end
 from pipeline.data.partitions import (
     PartitionedTables,
@@ -112,7 +118,7 @@ def load_partitions(
     report = combined_report(reports, sources, rejected_dir)
     check_rejected_share(report.tables, params.validation.max_rejected_share)
     report.observation_end, report.observation_rule = decided.end, decided.rule
-    report.warnings += shadowed_warnings(sources)
+    report.warnings += shadowed_warnings(sources) + unread_warnings(data_url)
     parts = [
         executor.submit(_tables_of, load)
         for load, part_report in zip(loads, reports, strict=True)

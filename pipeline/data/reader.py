@@ -107,6 +107,19 @@ def table_sources(data_url: str) -> dict[str, TableSource]:
     return sources
 
 
+def unread_entries(data_url: str) -> list[str]:
+    """Return the files and folders of a data location that no contract table names.
+
+    Hidden and marker names (``.``, ``_``) are left out. They are reported, never read:
+    a table exported under another name (``orders.parquet``) would otherwise be
+    missing without a word.
+    """
+    fs, root = fsspec.core.url_to_fs(str(data_url))
+    names = {f"{table}{suffix}" for table in SCHEMAS for suffix in (".parquet", "", ".csv")}
+    entries = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(root, detail=False)]
+    return sorted(e for e in entries if e not in names and e[:1] not in "._")
+
+
 def find_table_source(fs: fsspec.AbstractFileSystem, root: str, table: str) -> TableSource | None:
     """Return ``<table>.parquet`` (file or folder), else ``<table>/``, else ``<table>.csv``.
 

@@ -340,3 +340,13 @@ def test_an_output_folder_that_cannot_be_written_is_a_message(demo_data, tmp_pat
     )
     assert result.exit_code == 2
     assert "is a file, not a folder" in result.output
+
+
+def test_a_file_that_is_no_contract_table_is_named_not_ignored(demo_data, tmp_path):
+    data = copy_of(demo_data, tmp_path / "data")
+    shutil.copy(data / "trades.parquet", data / "orders.parquet")
+    (data / "_SUCCESS").write_text("")
+    code, output = validate(data, tmp_path / "run")
+    assert code == 0, output
+    assert "not a contract table, not read: orders.parquet" in output
+    assert "_SUCCESS" not in output
