@@ -32,6 +32,17 @@ class ModelNotFittedError(ChurnError, NotFittedError):
 CHURN_CLASSES = np.array([0, 1])
 
 
+class BinaryChurnTags:
+    """The scikit-learn tags of the churn models: binary, NaN and categoricals allowed."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+
 def binary_target(
     y: Any, rows: int, what: str, classes: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

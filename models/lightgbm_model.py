@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from models.calibration import Calibrator, calibration_report, fit_calibrator
 from models.estimator import (
     CHURN_CLASSES,
+    BinaryChurnTags,
     InputError,
     ModelNotFittedError,
     as_frame,
@@ -103,7 +104,7 @@ def classifier_settings(estimator: ChurnLightGBM, y_train: np.ndarray) -> dict[s
     }
 
 
-class ChurnLightGBM(ClassifierMixin, BaseEstimator):
+class ChurnLightGBM(BinaryChurnTags, ClassifierMixin, BaseEstimator):
     """LightGBM with class weighting, early stopping and calibration on validation months.
 
     A scikit-learn classifier: the constructor only stores its parameters (the keys of
@@ -176,13 +177,6 @@ class ChurnLightGBM(ClassifierMixin, BaseEstimator):
             calibration=settings.calibration,
             feature_columns=None if feature_columns is None else list(feature_columns),
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        return tags
 
     def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> ChurnLightGBM:
         """Train; with ``eval_set``, stop early and calibrate on those (validation) rows.

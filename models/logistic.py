@@ -23,6 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.calibration import Calibrator, calibration_report, fit_calibrator
 from models.estimator import (
+    BinaryChurnTags,
     InputError,
     ModelNotFittedError,
     as_frame,
@@ -66,7 +67,7 @@ def logistic_pipeline(frame: pd.DataFrame, C: float, max_iter: int, random_state
 _DEFAULTS = ModelParams()
 
 
-class ChurnLogistic(ClassifierMixin, BaseEstimator):
+class ChurnLogistic(BinaryChurnTags, ClassifierMixin, BaseEstimator):
     """Class-balanced logistic regression, calibrated on validation months when given.
 
     A scikit-learn classifier whose constructor only stores its parameters;
@@ -107,13 +108,6 @@ class ChurnLogistic(ClassifierMixin, BaseEstimator):
             calibration=settings.calibration,
             feature_columns=None if feature_columns is None else list(feature_columns),
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        return tags
 
     def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any] | None = None) -> ChurnLogistic:
         """Fit on the training months; calibrate on ``eval_set``'s rows if given.
