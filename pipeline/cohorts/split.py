@@ -1,11 +1,13 @@
 """The out-of-time split: training, validation and test as-of months with purge gaps.
 
 With a label horizon of H months, the label of an as-of month T looks at
-(T, T+H]. A later part starting at T' must not have that window reach its
+(T, T+H]. A later part starting at T' must not have that window pass its
 as-of date, so every month T kept before a part starting at T' satisfies
-``T + P < T'`` in calendar months, where P is the purge (default H). With
-P = H the window (T, T+H] ends strictly before T': no training label sees the
-month the validation features end on, and no validation label sees the test's.
+``T + P < T'`` in calendar months, where P is the purge (default H - 1). With
+P = H - 1 the window (T, T+H] ends on T' at the latest: a training label uses
+no month after the one the validation features end on, so it never overlaps a
+validation label window (T', T'+H], and the same holds for validation and test.
+A purge of H would throw away one more month of history at every gap.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def out_of_time_split(
         as_of_months: the stacked as-of month ends (any order, duplicates allowed),
             only months whose label windows are complete.
         split: params.yaml ``split:`` (test_months, validation_months, test_end,
-            purge_months; purge_months null means the label horizon).
+            purge_months; purge_months null means the label horizon minus one).
         horizon_months: the label horizon H.
 
     Raises:
@@ -86,7 +88,7 @@ def out_of_time_split(
             or there are too few months for all three parts and both gaps.
     """
     months = _sorted_month_indices(as_of_months)
-    purge = horizon_months if split.purge_months is None else split.purge_months
+    purge = horizon_months - 1 if split.purge_months is None else split.purge_months
     last = _test_end_position(months, split.test_end)
     test = months[max(last - split.test_months + 1, 0) : last + 1]
     kept_before = months[: last + 1 - len(test)]

@@ -154,7 +154,7 @@ class ModelParams(Section):
     """model: seeds, calibration and each model's settings."""
 
     seed: int = 7
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     lightgbm: LightGBMParams = LightGBMParams()
     search: SearchParams = SearchParams()
     logistic: LogisticParams = LogisticParams()

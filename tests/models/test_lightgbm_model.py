@@ -48,8 +48,21 @@ def test_two_threaded_fits_are_identical_too(parts, fit_lightgbm):
     assert first.booster_.model_to_string() == second.booster_.model_to_string()
 
 
-def test_isotonic_calibration_keeps_or_improves_brier(fitted):
-    report = fitted["lightgbm"].calibration_report_
+def test_the_default_calibration_is_sigmoid_and_keeps_the_ranking(parts, fitted):
+    model = fitted["lightgbm"]
+    assert model.calibration_report_["method"] == "sigmoid"
+    X = parts["test"][0]
+    raw = model.predict_raw(X)
+    calibrated = model.predict_proba(X)[:, 1]
+    order = np.argsort(raw, kind="stable")
+    # No ties where the raw scores differ, the same order, never exactly 0 or 1.
+    distinct = np.diff(raw[order]) > 0
+    assert (np.diff(calibrated[order])[distinct] > 0).all()
+    assert ((calibrated > 0) & (calibrated < 1)).all()
+
+
+def test_isotonic_calibration_keeps_or_improves_brier(fit_lightgbm):
+    report = fit_lightgbm(calibration="isotonic").calibration_report_
     assert report["method"] == "isotonic"
     assert report["brier_after"] <= report["brier_before"]
     # scale_pos_weight inflates raw probabilities; calibration brings log loss down too.

@@ -73,7 +73,10 @@ def test_an_edited_calibrator_is_refused(demo_data, model_folder, tracking, tmp_
     model, data = copied(model_folder, tmp_path / "model")
     calibrator = data / "calibrator.json"
     state = json.loads(calibrator.read_text())
-    state["y_thresholds"] = [min(1.0, 2 * v) for v in state["y_thresholds"]]
+    if "y_thresholds" in state:  # isotonic: its steps doubled
+        state["y_thresholds"] = [min(1.0, 2 * v) for v in state["y_thresholds"]]
+    else:  # sigmoid (the default): a steeper slope
+        state["slope"] = 2 * state["slope"] + 1
     calibrator.write_text(json.dumps(state))
     result = churn_score(demo_data, tmp_path / "s.parquet", model, tracking)
     refused(result, "calibrator.json is damaged or was edited")
