@@ -42,8 +42,18 @@ class Executor(Protocol):
     def results(self, handles: Sequence[Any]) -> Iterator[Any]:
         """Yield the values of ``handles`` one at a time, in order, releasing each."""
 
+
+class ClusterExecutor(Executor, Protocol):
+    """An executor whose partitions may hold more rows than one machine should gather.
+
+    Its ``gather_max_rows`` is a number; above it, training asks it to fit LightGBM
+    where the partitions live.
+    """
+
+    gather_max_rows: int
+
     def fit_lightgbm(self, cohorts: Any, columns: Sequence[str], model: Any) -> Any:
-        """Train LightGBM where the partitions live (executors holding too much to gather)."""
+        """Train LightGBM where the partitions live; return a fitted ``ChurnLightGBM``."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,3 @@ class InProcessExecutor:
         """Yield the values of ``handles`` in order."""
         for handle in handles:
             yield handle.value
-
-    def fit_lightgbm(self, cohorts: Any, columns: Sequence[str], model: Any) -> Any:
-        """Never needed: everything is in this process, so training gathers the cohorts."""
-        raise NotImplementedError("the in-process executor trains on gathered cohorts")

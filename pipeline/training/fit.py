@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -29,7 +29,7 @@ from pipeline.cohorts.cohorts import (
     sampled_cohorts,
 )
 from pipeline.core.errors import ChurnError
-from pipeline.core.executor import Executor
+from pipeline.core.executor import ClusterExecutor, Executor
 from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
 
@@ -98,7 +98,8 @@ def train_models(
             "model.search needs the training matrix on one machine: "
             f"raise engine.gather_max_rows above {distributed.fit_rows:,}"
         )
-    lightgbm = executor.fit_lightgbm(distributed, columns, params.model)
+    # Only a ClusterExecutor has a gather limit, so only one gets here.
+    lightgbm = cast(ClusterExecutor, executor).fit_lightgbm(distributed, columns, params.model)
     cohorts = sampled_cohorts(executor, distributed, limit, params.model.seed)
     console.print(cohorts.split.describe())
     train, valid = cohorts.train, cohorts.validation
