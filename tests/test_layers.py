@@ -13,7 +13,7 @@ LAYERS = [
     ("pipeline.data", "pipeline.demo"),
     ("features", "models"),
     ("pipeline.cohorts",),
-    ("pipeline.training", "pipeline.scoring"),
+    ("pipeline.training", "pipeline.scoring", "pipeline.retention"),
     ("pipeline.tracking",),
     ("pipeline.engine",),
     ("pipeline.stages",),

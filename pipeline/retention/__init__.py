@@ -1,0 +1,1 @@
+"""The retention loop: control groups, the measured effect of each play, advisors' call lists."""

@@ -1,0 +1,216 @@
+"""Call lists for people: one list per advisor, capped, ordered by expected saved value.
+
+Each account's expected saved value is what a call is worth:
+``value_at_risk x save_rate(play) - contact_cost``, with the play's save rate
+measured by the retention loop (pipeline/retention/effect.py) or its prior. An
+advisor's list holds at most ``calls_per_advisor`` accounts with a positive
+expected saved value, best first; accounts without an advisor go to their
+branch's pool list, capped the same way; accounts without a branch go to the
+``unassigned`` branch. The control group (pipeline/retention/control.py) is
+drawn among the selected accounts and taken off the lists advisors see, so the
+called and the held-back accounts come from the same selection; the page says
+how many were held back.
+
+Every list is written twice: a CSV for the CRM and a self-contained HTML page
+(inline style, no scripts, no external resources) a branch manager can open,
+plus one index page per branch. File names are made from the ids with every
+character outside ``[A-Za-z0-9_-]`` replaced and a short hash of the raw id
+appended, so no id can escape its folder or collide with another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+POOL = "(branch pool)"
+UNASSIGNED_BRANCH = "unassigned"
+LIST_COLUMNS = [
+    "position",
+    "customer_id",
+    "churn_probability",
+    "risk_band",
+    "reasons",
+    "likely_cause",
+    "retention_play",
+    "value_at_risk",
+    "save_rate",
+    "expected_saved_value",
+]
+_HEADINGS = {
+    "position": "#",
+    "customer_id": "Account",
+    "churn_probability": "Churn probability",
+    "risk_band": "Risk band",
+    "reasons": "Reasons",
+    "likely_cause": "Likely cause",
+    "retention_play": "Play",
+    "value_at_risk": "Value at risk",
+    "save_rate": "Expected save rate",
+    "expected_saved_value": "Expected saved value",
+}
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}"
+    "p.note{color:#555}"
+)
+
+
+@dataclass(frozen=True)
+class CallList:
+    """One advisor's (or one branch pool's) list, and what was held back from it."""
+
+    branch: str
+    advisor: str
+    accounts: pd.DataFrame  # LIST_COLUMNS, best first
+    held_back: int
+
+
+def expected_saved_value(
+    value_at_risk: np.ndarray, plays: Sequence[str], save_rates: Mapping[str, float], cost: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each account's save rate (by its play) and expected saved value."""
+    rate = np.array([save_rates[str(p)] for p in plays], dtype=np.float64)
+    return rate, np.asarray(value_at_risk, dtype=np.float64) * rate - cost
+
+
+def _owners(scores: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    branch = scores["branch"].astype(object).where(scores["branch"].notna(), UNASSIGNED_BRANCH)
+    advisor = scores["advisor_id"].astype(object).where(scores["advisor_id"].notna(), POOL)
+    return branch.astype(str), advisor.astype(str)
+
+
+def select_calls(
+    scores: pd.DataFrame, calls_per_advisor: int, control: np.ndarray
+) -> list[CallList]:
+    """Return the call lists, by branch then advisor (the branch pool last in its branch).
+
+    Args:
+        scores: one row per scored account with ``customer_id``, ``branch``,
+            ``advisor_id``, ``expected_saved_value``, ``save_rate`` and the list's
+            other columns (:data:`LIST_COLUMNS` without ``position`` and ``reasons``,
+            plus ``reason_1`` ..).
+        calls_per_advisor: the most accounts one list holds, before the control
+            group is taken off.
+        control: per row of ``scores``, whether the account belongs to the control group.
+    """
+    branch, advisor = _owners(scores)
+    frame = scores.assign(_branch=branch, _advisor=advisor, _control=np.asarray(control, bool))
+    frame = frame[frame["expected_saved_value"] > 0]
+    frame = frame.sort_values(
+        ["_branch", "_advisor", "expected_saved_value", "customer_id"],
+        ascending=[True, True, False, True],
+        kind="stable",
+    )
+    chosen = frame.groupby(["_branch", "_advisor"], sort=False).head(calls_per_advisor)
+    lists = []
+    for (b, a), group in chosen.groupby(["_branch", "_advisor"], sort=False):
+        called = group[~group["_control"]]
+        lists.append(CallList(b, a, _list_rows(called), int(group["_control"].sum())))
+    return sorted(lists, key=lambda c: (c.branch, c.advisor == POOL, c.advisor))
+
+
+def _list_rows(called: pd.DataFrame) -> pd.DataFrame:
+    reason_cols = [c for c in called.columns if re.fullmatch(r"reason_\d+", c)]
+    reasons = (
+        called[reason_cols].apply(
+            lambda row: "; ".join(str(r) for r in row if isinstance(r, str) and r), axis=1
+        )
+        if len(called)
+        else pd.Series(dtype=object)
+    )
+    rows = called.assign(position=np.arange(1, len(called) + 1), reasons=reasons)
+    return rows[LIST_COLUMNS].reset_index(drop=True)
+
+
+def file_stem(identifier: str) -> str:
+    """Return a safe, collision-free file name stem for an id."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", identifier)[:60] or "_"
+    return f"{safe}-{hashlib.sha256(identifier.encode()).hexdigest()[:8]}"
+
+
+def _cell(column: str, value) -> str:
+    if column in ("churn_probability", "save_rate"):
+        return f'<td class="n">{value:.1%}</td>'
+    if column in ("value_at_risk", "expected_saved_value"):
+        return f'<td class="n">{value:,.0f}</td>'
+    if column == "position":
+        return f'<td class="n">{int(value)}</td>'
+    return f"<td>{html.escape('' if pd.isna(value) else str(value))}</td>"
+
+
+def list_page(calls: CallList, as_of: str, unit: str) -> str:
+    """Return the HTML page of one call list."""
+    who = "branch pool" if calls.advisor == POOL else f"advisor {calls.advisor}"
+    title = f"Call list, {who}, branch {calls.branch}, scored {as_of}"
+    head = "".join(
+        f"<th>{html.escape(_HEADINGS[c])}{' (' + unit + ')' if 'value' in c else ''}</th>"
+        for c in LIST_COLUMNS
+    )
+    body = "".join(
+        "<tr>" + "".join(_cell(c, row[c]) for c in LIST_COLUMNS) + "</tr>"
+        for row in calls.accounts.to_dict("records")
+    )
+    note = (
+        f"{len(calls.accounts)} accounts to call, best expected saved value first. "
+        f"{calls.held_back} further accounts of this selection are held back as the "
+        "control group: do not call them; their churn measures what the calls achieve."
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="note">{html.escape(note)}</p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>"
+    )
+
+
+def index_page(branch: str, lists: Sequence[CallList], as_of: str, unit: str) -> str:
+    """Return the branch's index page: one row per list with its size and saved value."""
+    rows = "".join(
+        f'<tr><td><a href="{file_stem(c.advisor)}.html">{html.escape(c.advisor)}</a></td>'
+        f'<td class="n">{len(c.accounts)}</td><td class="n">{c.held_back}</td>'
+        f'<td class="n">{c.accounts["expected_saved_value"].sum():,.0f}</td></tr>'
+        for c in lists
+    )
+    title = f"Call lists of branch {branch}, scored {as_of}"
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><table><thead><tr><th>Advisor</th>"
+        f"<th>Accounts to call</th><th>Held back (control)</th>"
+        f"<th>Expected saved value ({html.escape(unit)})</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></body></html>"
+    )
+
+
+def write_call_lists(lists: Sequence[CallList], folder: Path, as_of: str, unit: str) -> list[Path]:
+    """Write every list's CSV and HTML page and each branch's index under ``folder``.
+
+    ``folder`` must be new or empty (the caller stages it and publishes it whole).
+    Returns the files written.
+    """
+    written = []
+    by_branch: dict[str, list[CallList]] = {}
+    for calls in lists:
+        by_branch.setdefault(calls.branch, []).append(calls)
+    for branch, branch_lists in by_branch.items():
+        place = folder / file_stem(branch)
+        place.mkdir(parents=True, exist_ok=True)
+        for calls in branch_lists:
+            stem = place / file_stem(calls.advisor)
+            calls.accounts.to_csv(stem.with_suffix(".csv"), index=False, float_format="%.4f")
+            stem.with_suffix(".html").write_text(list_page(calls, as_of, unit), encoding="utf-8")
+            written += [stem.with_suffix(".csv"), stem.with_suffix(".html")]
+        index = place / "index.html"
+        index.write_text(index_page(branch, branch_lists, as_of, unit), encoding="utf-8")
+        written.append(index)
+    return written
