@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.calendar import add_months, month_end_of_index, month_index, month_param
-from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
+from pipeline.core.contract import INDICATOR_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
 from pipeline.core.params import LabelParams, SnapshotParams
 
@@ -45,7 +45,7 @@ def first_data_month(tables: Tables) -> int:
 def first_dates(tables: Tables) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Return the earliest activity date and the earliest opening date (None when absent)."""
     firsts = []
-    for name in ACTIVITY_TABLES:
+    for name in INDICATOR_TABLES:
         table = tables.table(name)
         if table is not None and len(table):
             firsts.append(table[SCHEMAS[name].date_column].min())

@@ -28,6 +28,8 @@ SIDES = ("buy", "sell")
 DIRECTIONS = ("in", "out")
 EVENT_TYPES = ("complaint", "fee_cut_request", "contact")
 CHANNELS = ("online", "onsite")
+CONTACT_CHANNELS = ("phone", "visit", "message", "email", "other")
+OUTCOMES = ("reached", "not_reached", "declined", "retained", "not_contacted")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ CUSTOMERS = TableSchema(
         Column("branch", "string", required=False, nullable=True),
         Column("birth_year", "int", required=False, nullable=True),
         Column("channel", "string", required=False, nullable=True, allowed=CHANNELS),
+        Column("advisor_id", "string", required=False, nullable=True),
     ),
 )
 TRADES = TableSchema(
@@ -119,10 +122,26 @@ EVENTS = TableSchema(
         Column("event_type", "string", allowed=EVENT_TYPES),
     ),
 )
+RETENTION_ACTIONS = TableSchema(
+    "retention_actions",
+    required=False,
+    date_column="action_date",
+    columns=(
+        Column("customer_id", "id"),
+        Column("action_date", "datetime"),
+        Column("play", "string", allowed=CLOSE_REASONS),
+        Column("channel", "string", required=False, nullable=True, allowed=CONTACT_CHANNELS),
+        Column("outcome", "string", required=False, nullable=True, allowed=OUTCOMES),
+        Column("control", "bool"),
+    ),
+)
 SCHEMAS: dict[str, TableSchema] = {
-    s.name: s for s in (CUSTOMERS, TRADES, TRANSFERS, BALANCES, EVENTS)
+    s.name: s for s in (CUSTOMERS, TRADES, TRANSFERS, BALANCES, EVENTS, RETENTION_ACTIONS)
 }
-ACTIVITY_TABLES = ("trades", "transfers", "balances", "events")
+INDICATOR_TABLES = ("trades", "transfers", "balances", "events")
+"""The account's own activity: what the indicators read and what the observation end counts."""
+ACTIVITY_TABLES = (*INDICATOR_TABLES, "retention_actions")
+"""Every table keyed by customer and dated: checked, routed and quarantined alike."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,7 @@ class Tables:
     transfers: pd.DataFrame | None = None
     balances: pd.DataFrame | None = None
     events: pd.DataFrame | None = None
+    retention_actions: pd.DataFrame | None = None
     observation_end: pd.Timestamp | None = None
     missing_tables: tuple[str, ...] = field(default=())
 

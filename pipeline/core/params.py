@@ -24,6 +24,7 @@ from pipeline.core.sections import (  # noqa: F401  (re-exported: stages import 
     LightGBMParams,
     LogisticParams,
     ModelParams,
+    RetentionParams,
     RuleLevels,
     RuleParams,
     RuleWeights,
@@ -50,6 +51,7 @@ class Params(Section):
     split: SplitParams = SplitParams()
     evaluation: EvaluationParams = EvaluationParams()
     scoring: ScoringParams = ScoringParams()
+    retention: RetentionParams = RetentionParams()
     tracking: TrackingParams = TrackingParams()
     engine: EngineParams = EngineParams()
 

@@ -209,6 +209,19 @@ class ScoringParams(Section):
         return self
 
 
+class RetentionParams(Section):
+    """retention: the control group, the measured effect of each play, advisors' call lists."""
+
+    control_share: float = Field(0.10, ge=0.0, lt=1.0)
+    control_seed: int = 20240601
+    calls_per_advisor: int = Field(40, gt=0)
+    contact_cost: float = Field(20.0, ge=0.0)
+    prior_save_rate: float = Field(0.15, ge=0.0, le=1.0)
+    prior_accounts: int = Field(200, ge=0)
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    treated_in_training: Literal["exclude", "keep"] = "exclude"
+
+
 class TrackingParams(Section):
     """tracking: MLflow tracking store, experiment and model name."""
 

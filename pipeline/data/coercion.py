@@ -30,6 +30,7 @@ EMPTY_DTYPES = {
     "datetime": "datetime64[us]",
     "float": "float64",
     "int": "Int64",
+    "bool": "boolean",
 }
 UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 """A time of day followed by a UTC offset (``Z``, ``+08:00``, ``-0500``): the offset is dropped,
@@ -41,7 +42,11 @@ KIND_NAMES = {
     "datetime": "a date",
     "float": "a number",
     "int": "an integer",
+    "bool": "true or false",
 }
+TRUE_TEXT = ("true", "t", "yes", "y", "1")
+FALSE_TEXT = ("false", "f", "no", "n", "0")
+"""Text read as a flag (case and surrounding blanks ignored); anything else is not a flag."""
 
 
 def check_structure(table: str, frame: pd.DataFrame, schema: TableSchema) -> None:
@@ -170,6 +175,24 @@ def _as_int(values: pd.Series) -> pd.Series | None:
     return numbers.mask(numbers != np.round(numbers)).astype("Int64")
 
 
+def _as_bool(values: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        flags = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        flags[numbers == 1] = True
+        flags[numbers == 0] = False
+        return flags
+    text = values.astype("str").str.strip().str.lower()
+    flags = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    flags[text.isin(TRUE_TEXT).to_numpy() & values.notna().to_numpy()] = True
+    flags[text.isin(FALSE_TEXT).to_numpy() & values.notna().to_numpy()] = False
+    return flags
+
+
 def _as_datetime(values: pd.Series) -> pd.Series | None:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _naive_microseconds(values)
@@ -208,4 +231,5 @@ CONVERTERS = {
     "datetime": _as_datetime,
     "float": _as_float,
     "int": _as_int,
+    "bool": _as_bool,
 }

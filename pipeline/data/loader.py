@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
+from pipeline.core.contract import ACTIVITY_TABLES, INDICATOR_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.params import Params, ValidationParams
 from pipeline.data import coercion, validation
@@ -208,7 +208,11 @@ def check_frames(
         for name in ACTIVITY_TABLES
         if name in typed
     }
-    dated = [_kept_dates(name, *typed[name], positions[name]) for name in positions]
+    dated = [
+        _kept_dates(name, *typed[name], positions[name])
+        for name in positions
+        if name in INDICATOR_TABLES
+    ]
     return CheckedFrames(raw, sources, typed, customers, positions, activity_months(dated))
 
 
@@ -299,7 +303,7 @@ def _assemble(
 ) -> Tables:
     id_dtype = pd.CategoricalDtype(pd.Index(customers["customer_id"]))
     activity = {name: _kept_activity(*typed[name], positions[name], id_dtype) for name in positions}
-    missing = tuple(name for name in ACTIVITY_TABLES if name not in activity)
+    missing = tuple(name for name in INDICATOR_TABLES if name not in activity)
     return Tables(customers=customers, **activity, missing_tables=missing)
 
 

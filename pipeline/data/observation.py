@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.calendar import month_end_of_index, month_index, month_param
-from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
+from pipeline.core.contract import INDICATOR_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError
 
 RECENT_MONTHS = 12
@@ -140,7 +140,7 @@ def observation_end(tables: Tables, configured: str | None = None, min_share: fl
     """Return the observation end of loaded tables (their own ``observation_end`` is ignored)."""
     dated = [
         (table["customer_idx"].to_numpy(), table[SCHEMAS[name].date_column])
-        for name in ACTIVITY_TABLES
+        for name in INDICATOR_TABLES
         if (table := tables.table(name)) is not None
     ]
     return decide_observation_end(activity_months(dated), configured, min_share).end
