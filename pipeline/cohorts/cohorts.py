@@ -19,6 +19,7 @@ from pipeline.cohorts.labels import make_labels
 from pipeline.cohorts.matrix import feature_partitions, gather_frames, warn_missing_inputs_once
 from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of, snapshot_months
 from pipeline.cohorts.split import Split, out_of_time_split
+from pipeline.cohorts.treated import TREATED, treated_account_months
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
@@ -57,6 +58,7 @@ class PartitionedCohorts:
     rows: dict[str, int]
     split: Split
     unlabelled_ok: bool = False
+    exclude_treated: bool = True
     labelled: list | None = field(default=None, repr=False)
 
     @property
@@ -68,7 +70,7 @@ class PartitionedCohorts:
         """Return handles of each partition's labelled rows of a part (train, validation, test)."""
         if self.labelled is None:
             self.labelled = [
-                executor.submit(_labelled, f, lab, self.unlabelled_ok)
+                executor.submit(_labelled, f, lab, self.unlabelled_ok, self.exclude_treated)
                 for f, lab in zip(self.features, self.labels, strict=True)
             ]
         months = getattr(self.split, name)
@@ -104,6 +106,7 @@ def partitioned_cohorts(
     warn_missing_inputs_once(executor, partitioned)
     features = feature_partitions(executor, partitioned, used, params)
     labels = [executor.submit(_labels, part, used, params.label) for part in partitioned.parts]
+    exclude_treated = params.retention.treated_in_training == "exclude"
     counts = executor.gather([executor.submit(_rows_per_month, lab) for lab in labels])
     total = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
     rows = {
@@ -111,7 +114,7 @@ def partitioned_cohorts(
         for name in PARTS
     }
     unlabelled_ok = params.label.definition == "asset_drain"
-    return PartitionedCohorts(features, labels, rows, split, unlabelled_ok)
+    return PartitionedCohorts(features, labels, rows, split, unlabelled_ok, exclude_treated)
 
 
 def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
@@ -122,7 +125,17 @@ def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
     """
     features = gather_frames(executor, cohorts.features)
     labels = gather_frames(executor, cohorts.labels)
-    frame = labelled_matrix(features, labels, unlabelled_ok=cohorts.unlabelled_ok)
+    frame = labelled_matrix(
+        features,
+        labels,
+        unlabelled_ok=cohorts.unlabelled_ok,
+        exclude_treated=cohorts.exclude_treated,
+    )
+    if frame.attrs["treated_rows"]:
+        print(  # reported, never silent: the policy of params retention.treated_in_training
+            f"note: {frame.attrs['treated_rows']:,} account-months contacted by the retention "
+            "loop inside their label window are left out of training and evaluation"
+        )
     if frame.attrs["unlabelled_rows"]:
         print(  # reported, never silent: these accounts have no balance row at T or T+H
             f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
@@ -166,14 +179,20 @@ def split_cohorts(frame: pd.DataFrame, split: Split) -> Cohorts:
 
 
 def labelled_matrix(
-    features: pd.DataFrame, labels: pd.DataFrame, *, unlabelled_ok: bool = False
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    unlabelled_ok: bool = False,
+    exclude_treated: bool = True,
 ) -> pd.DataFrame:
     """Join features and labels on (customer_id, as_of).
 
     Both hold the accounts open at each as-of. Some definitions cannot label every
     account (asset_drain needs a balance row at T and T+H): with ``unlabelled_ok``
     those feature rows are left out and counted in ``attrs["unlabelled_rows"]``;
-    otherwise any mismatch is an error.
+    otherwise any mismatch is an error. Labels flagged ``treated``
+    (pipeline/cohorts/treated.py) are left out with ``exclude_treated`` and
+    counted in ``attrs["treated_rows"]``; the flag never reaches the matrix.
 
     Raises:
         ChurnError: a label without a feature row, or an unlabelled row when not allowed.
@@ -188,8 +207,14 @@ def labelled_matrix(
             f"features and labels disagree on the population for {len(bad)} rows, e.g. {sample}"
         )
     result = merged[merged["_merge"] == "both"].drop(columns="_merge").reset_index(drop=True)
+    treated = result.pop(TREATED).to_numpy(dtype=bool) if TREATED in result else None
+    if treated is not None and exclude_treated:
+        result = result[~treated].reset_index(drop=True)
     result["label"] = result["label"].astype("int8")
     result.attrs["unlabelled_rows"] = len(unlabelled)
+    result.attrs["treated_rows"] = (
+        int(treated.sum()) if treated is not None and exclude_treated else 0
+    )
     return result
 
 
@@ -202,11 +227,18 @@ def _check_both_classes(frames: dict[str, pd.DataFrame]) -> None:
 
 
 def _labels(tables: Tables, months: list, label: LabelParams) -> pd.DataFrame:
-    return make_labels(tables, months, label)
+    labels = make_labels(tables, months, label)
+    if tables.retention_actions is None:
+        return labels
+    return labels.assign(**{TREATED: treated_account_months(tables, labels, label.horizon_months)})
 
 
-def _labelled(features: pd.DataFrame, labels: pd.DataFrame, unlabelled_ok: bool) -> pd.DataFrame:
-    return labelled_matrix(features, labels, unlabelled_ok=unlabelled_ok)
+def _labelled(
+    features: pd.DataFrame, labels: pd.DataFrame, unlabelled_ok: bool, exclude_treated: bool
+) -> pd.DataFrame:
+    return labelled_matrix(
+        features, labels, unlabelled_ok=unlabelled_ok, exclude_treated=exclude_treated
+    )
 
 
 def _rows_per_month(labels: pd.DataFrame) -> pd.Series:
