@@ -83,3 +83,27 @@ def atomic_write_text(text: str, path: Path | str, encoding: str = "utf-8") -> P
     with atomic_path(path) as temp:
         temp.write_text(text, encoding=encoding)
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Path | str) -> Iterator[Path]:
+    """Yield a new, empty sibling folder; swap it in for ``path`` when the block succeeds.
+
+    Readers see the previous folder or the whole new one: the old folder is
+    renamed aside, the new one into place, and only then is the old one deleted.
+    If the block raises, the new folder is deleted and ``path`` is untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}-{secrets.token_hex(6)}.tmp")
+    temp.mkdir()
+    try:
+        yield temp
+    except BaseException:
+        _remove(temp)
+        raise
+    old = target.with_name(f".{target.name}-{secrets.token_hex(6)}.old")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(temp, target)
+    _remove(old)

@@ -32,6 +32,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("branch", pa.string()),
             ("birth_year", pa.int32()),
             ("channel", pa.string()),
+            ("advisor_id", pa.string()),
         ]
     ),
     "trades": pa.schema(
@@ -167,6 +168,29 @@ def balance_rows(calendar: MonthCalendar, month: int, ids, open_at_end, cash, ma
     )  # fmt: skip
 
 
+ACCOUNTS_PER_ADVISOR = 150
+"""About how many managed accounts one simulated advisor (客户经理) looks after."""
+
+
+def advisor_ids(branches, branch: np.ndarray, has_manager: np.ndarray) -> pa.Array:
+    """Return each managed account's advisor (``<branch>-A07``), null for unmanaged accounts.
+
+    Advisors are dealt round the managed accounts of each branch by a fixed
+    multiplicative hash of the account's position, so no random draw is spent
+    and the rest of the simulation is unchanged.
+    """
+    position = np.arange(len(branch), dtype=np.uint64)
+    managed_per_branch = np.bincount(branch[has_manager], minlength=len(branches))
+    advisors = np.maximum(managed_per_branch // ACCOUNTS_PER_ADVISOR, 1)
+    number = (
+        (position * np.uint64(2654435761)) % np.uint64(2**32) % advisors[branch].astype(np.uint64)
+    )
+    names = np.array(
+        [f"{branches[b]}-A{n + 1:02d}" for b, n in zip(branch, number, strict=True)], dtype=object
+    )
+    return pa.array(names, pa.string(), mask=~has_manager)
+
+
 def customer_rows(ids: pa.Array, population, book, months: int, branches) -> pa.Table:
     """Return the customers table; only closures inside the simulated period are recorded."""
     closed = book.close_month < months
@@ -181,6 +205,7 @@ def customer_rows(ids: pa.Array, population, book, months: int, branches) -> pa.
             label(branches, population.branch),
             pa.array(population.birth_year, pa.int32()),
             label(CHANNELS, np.where(population.online, 0, 1)),
+            advisor_ids(branches, population.branch, population.has_manager),
         ],
         schema=ARROW_SCHEMAS["customers"],
     )

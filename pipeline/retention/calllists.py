@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
 POOL = "(branch pool)"
 UNASSIGNED_BRANCH = "unassigned"
@@ -213,4 +215,71 @@ def write_call_lists(lists: Sequence[CallList], folder: Path, as_of: str, unit: 
         index = place / "index.html"
         index.write_text(index_page(branch, branch_lists, as_of, unit), encoding="utf-8")
         written.append(index)
+    top = folder / "index.html"
+    top.write_text(branches_page(by_branch, as_of), encoding="utf-8")
+    written.append(top)
     return written
+
+
+def branches_page(by_branch: Mapping[str, Sequence[CallList]], as_of: str) -> str:
+    """Return the top page: one link per branch with its lists and accounts."""
+    rows = "".join(
+        f'<tr><td><a href="{file_stem(b)}/index.html">{html.escape(b)}</a></td>'
+        f'<td class="n">{len(lists)}</td>'
+        f'<td class="n">{sum(len(c.accounts) for c in lists)}</td>'
+        f'<td class="n">{sum(c.held_back for c in lists)}</td></tr>'
+        for b, lists in sorted(by_branch.items())
+    )
+    title = f"Call lists scored {as_of}"
+    empty = "" if by_branch else '<p class="note">No account is worth a call this month.</p>'
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{empty}<table><thead><tr><th>Branch</th><th>Lists</th>"
+        f"<th>Accounts to call</th><th>Held back (control)</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></body></html>"
+    )
+
+
+VALUE_AT_RISK = "value_at_risk"
+"""The scores column call lists weigh (probability x the account's value)."""
+VALUE_UNIT = "points"
+"""The unit of :data:`VALUE_AT_RISK`, shown on the pages."""
+
+
+def candidate_scores(
+    scores: str | Path, save_rates: Mapping[str, float], cost: float
+) -> pd.DataFrame:
+    """Read from a scores file (or dataset folder) the accounts a call could be worth.
+
+    Only rows whose value at risk could pay for a contact at the best save rate
+    are read (a filter pushed down to Parquet), so memory follows the candidates,
+    not the book.
+    """
+    best = max(save_rates.values(), default=0.0)
+    dataset = pads.dataset(str(scores), format="parquet")
+    reasons = [name for name in dataset.schema.names if re.fullmatch(r"reason_\d+", name)]
+    columns = [
+        "customer_id",
+        "churn_probability",
+        "risk_band",
+        *reasons,
+        "likely_cause",
+        "retention_play",
+        VALUE_AT_RISK,
+        "advisor_id",
+        "branch",
+        "control_group",
+    ]
+    if best <= 0:
+        frame = dataset.head(0, columns=columns).to_pandas()
+    else:
+        frame = dataset.to_table(
+            columns=columns, filter=pc.field(VALUE_AT_RISK) * best > cost
+        ).to_pandas()
+    rate, saved = expected_saved_value(
+        frame[VALUE_AT_RISK], frame["likely_cause"], save_rates, cost
+    )
+    return frame.rename(columns={VALUE_AT_RISK: "value_at_risk"}).assign(
+        save_rate=rate, expected_saved_value=saved
+    )

@@ -34,3 +34,23 @@ def held_back(customer_ids: pd.Series | np.ndarray, share: float, seed: int) -> 
     if not 0.0 <= share < 1.0:
         raise ValueError("the control share is a share of the call list, in [0, 1)")
     return control_draw(customer_ids, seed) < share
+
+
+def account_owners(customers: pd.DataFrame, customer_ids: np.ndarray) -> pd.DataFrame:
+    """Return each account's ``advisor_id`` and ``branch`` (None where the customers lack them).
+
+    Args:
+        customers: the customers table, sorted by ``customer_id`` (pipeline.data.loader).
+        customer_ids: the accounts, all present in ``customers``.
+    """
+    position = np.searchsorted(
+        customers["customer_id"].to_numpy(dtype=str), customer_ids.astype(str)
+    )
+    owners = {}
+    for column in ("advisor_id", "branch"):
+        if column in customers:
+            values = customers[column].astype(object).to_numpy()[position]
+            owners[column] = np.where(pd.isna(values), None, values)
+        else:
+            owners[column] = np.full(len(customer_ids), None, dtype=object)
+    return pd.DataFrame(owners)

@@ -25,7 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from pipeline.cohorts.labels import make_labels
 from pipeline.core.calendar import add_months, month_end_of_index, month_index
+from pipeline.core.contract import Tables
+from pipeline.core.params import LabelParams
 
 OVERALL = "all plays"
 EFFECT_COLUMNS = [
@@ -172,3 +175,28 @@ def window_closed(
     """Return which list months' label windows (T, T+H] end on or before the data's end."""
     ends = pd.Series([add_months(t, horizon_months) for t in as_of], index=as_of.index)
     return ends <= observation_end
+
+
+def labelled_units(tables: Tables, label: LabelParams) -> pd.DataFrame:
+    """Return the experiment units of ``tables`` whose label windows have closed, labelled.
+
+    Units whose account was not open at its list's month end (an action on an
+    account that had already closed) have no label and are left out, as are
+    units whose window (T, T+H] ends after the data's observation end.
+    """
+    actions = tables.retention_actions
+    if actions is None or not len(actions):
+        return pd.DataFrame(
+            columns=["customer_id", "as_of", "play", "control", "control_breached", "label"]
+        )
+    units = experiment_units(actions)
+    units = units[window_closed(units["as_of"], label.horizon_months, tables.observation_end)]
+    if not len(units):
+        return units.assign(label=pd.Series(dtype="int8"))
+    labels = make_labels(tables, [pd.Timestamp(t) for t in units["as_of"].unique()], label)
+    labels = labels.assign(
+        customer_id=labels["customer_id"].astype(str),
+        as_of=labels["as_of"].astype("datetime64[ns]"),
+    )
+    units = units.assign(as_of=units["as_of"].astype("datetime64[ns]"))
+    return units.merge(labels, on=["customer_id", "as_of"], how="inner", validate="one_to_one")

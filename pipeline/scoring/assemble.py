@@ -32,6 +32,8 @@ class ChunkScores:
     explained: np.ndarray
     cause: Sequence[str]
     play: Sequence[str]
+    owners: pd.DataFrame  # advisor_id, branch (pipeline/retention/control.py)
+    control: np.ndarray  # held back from call lists by design
 
 
 def _text(values) -> pa.Array:
@@ -69,6 +71,9 @@ def scores_table(chunk: ChunkScores, per_account: int) -> pa.Table:
     columns["value_at_risk"] = _number(chunk.probability * value)
     columns["total_assets"] = _number(frame["total_assets"])
     columns["value_tier"] = _category_text(frame["value_tier"])
+    columns["advisor_id"] = _text(chunk.owners["advisor_id"])
+    columns["branch"] = _text(chunk.owners["branch"])
+    columns["control_group"] = pa.array(np.asarray(chunk.control, dtype=bool), pa.bool_())
     return pa.Table.from_pydict(columns, schema=scores_schema(per_account))
 
 

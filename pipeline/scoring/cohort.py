@@ -65,6 +65,12 @@ class ChunkedCohort:
             prefix="churn-score-"
         )
         self._files: list[Path | pa.Table] = []
+        self._owners: pd.DataFrame | None = None
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The partition's customer ids, advisors and branches (sorted by customer_id)."""
+        return self._owners
 
     def __enter__(self) -> ChunkedCohort:
         return self
@@ -115,6 +121,9 @@ class ChunkedCohort:
                 feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path)
                 self._files.append(path)
             progress("features", chunk + 1, self.n_chunks)
+        customers = self.chunks.tables.customers
+        owned = [c for c in ("customer_id", "advisor_id", "branch") if c in customers]
+        self._owners = customers[owned].copy()  # for the call lists (pipeline/retention/)
         self.chunks = None  # the tables are no longer needed, nor sent with the cohort
         if references:
             self.reference = combine_market_references(references)

@@ -34,8 +34,9 @@ from models.drift import SCORE
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
-from pipeline.core.params import Params, ScoringParams
+from pipeline.core.params import Params, RetentionParams, ScoringParams
 from pipeline.data.partitions import PartitionedTables, partition_tables
+from pipeline.retention.control import account_owners, held_back
 from pipeline.scoring.assemble import VALUE_COLUMN, ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
 from pipeline.scoring.causes import CauseFinder
@@ -173,6 +174,7 @@ def score_partitions(
             shared_model,
             causes.playbook,
             scoring.reasons_per_account,
+            params.retention,
             sink,
             in_tasks,
         )
@@ -251,6 +253,7 @@ def _partition_rows(
     model: ScoringModel,
     playbook: Playbook,
     per_account: int,
+    retention: RetentionParams,
     sink: ScoresWriter | None,
     progress: Progress,
 ) -> PartitionRows:
@@ -260,7 +263,9 @@ def _partition_rows(
     offset = 0
     for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
-        scored = decide_accounts(frame, ranking, rows, model, causes, per_account)
+        scored = decide_accounts(
+            frame, ranking, rows, model, causes, per_account, cohort.customers, retention
+        )
         tables = (scores_table(scored, per_account), compact_table(scored))
         if sink is not None:
             sink.write(tables[0])
@@ -325,9 +330,12 @@ def decide_accounts(
     model: ScoringModel,
     causes: CauseFinder,
     per_account: int,
+    customers: pd.DataFrame,
+    retention: RetentionParams,
 ) -> ChunkScores:
-    """Return one chunk's rule view, reasons, likely causes and plays."""
+    """Return one chunk's rule view, reasons, likely causes, plays, owners and control group."""
     explained = ranking.explained[rows]
+    ids = frame["customer_id"].to_numpy(dtype=object)
     reasons = _reasons(frame, explained, model, per_account)
     cause = [causes.likely_cause(r) for r in reasons]
     return ChunkScores(
@@ -342,6 +350,8 @@ def decide_accounts(
         explained=explained,
         cause=cause,
         play=[causes.play(c) for c in cause],
+        owners=account_owners(customers, ids),
+        control=held_back(ids, retention.control_share, retention.control_seed),
     )
 
 

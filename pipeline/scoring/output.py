@@ -63,6 +63,9 @@ def scores_schema(per_account: int) -> pa.Schema:
         ("value_at_risk", number),
         ("total_assets", number),
         ("value_tier", text),
+        ("advisor_id", text),
+        ("branch", text),
+        ("control_group", pa.bool_()),
     ]
     return pa.schema(fields)
 

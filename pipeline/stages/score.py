@@ -30,6 +30,7 @@ from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
 from pipeline.data.publish import is_dataset_path
 from pipeline.engine import open_engine
+from pipeline.retention.lists import publish_call_lists
 from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.job import ScoringResult, score_partitions
 from pipeline.scoring.model import ScoringModel, scoring_model
@@ -75,6 +76,7 @@ def score_stage(
             "drift table": files.drift_table,
             "drift plot": files.drift_plot,
             "quarantine folder": out.with_name(f"{out.stem}_rejected"),
+            "call lists": files.call_lists,
         },
         files=file_outputs,
     )
@@ -93,11 +95,15 @@ def score_stage(
                 ),
                 partitioned,
             )
+            calls = publish_call_lists(
+                engine.executor, partitioned, files.scores, files.call_lists, month, params
+            )
             summary = render_summary(result, f"model {uri}", params.scoring.psi_threshold)
             run_id = log_scoring_run(result, scoring_model, uri, data, files, summary, params)
     console.print(summary)
     console.print(f"scores: {files.scores}" + (f" and {files.csv}" if files.csv else ""))
     console.print(f"drift:  {files.drift_table} and {files.drift_plot}")
+    console.print(calls)
     console.print(f"MLflow scoring run {run_id}; done in {time.perf_counter() - started:.1f} s")
     return result
 
@@ -125,6 +131,7 @@ def _files(out: Path, csv: Path | None, scratch: Path) -> ScoringFiles:
         drift_table=out.with_name(f"{out.stem}_drift.csv"),
         drift_plot=out.with_name(f"{out.stem}_drift.png"),
         csv=Path(csv) if csv is not None else None,
+        call_lists=out.with_name(f"{out.stem}_call_lists"),
     )
 
 

@@ -38,6 +38,7 @@ class ScoringFiles:
     drift_table: Path
     drift_plot: Path
     csv: Path | None = None
+    call_lists: Path | None = None
 
 
 def model_version(uri: str) -> str:

@@ -1,0 +1,80 @@
+"""One month of the retention loop after scoring: measure the plays, cut the call lists, publish.
+
+Written once over partitions (pipeline/core/executor.py): each partition labels
+its own recorded retention actions whose windows have closed; the small
+labelled units come back here, where the effect of each play is measured and
+turned into save rates; the call lists are then cut from the written scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.core.atomic import atomic_folder
+from pipeline.core.contract import CLOSE_REASONS
+from pipeline.core.executor import Executor
+from pipeline.core.params import Params
+from pipeline.data.partitions import PartitionedTables
+from pipeline.retention.calllists import (
+    VALUE_UNIT,
+    candidate_scores,
+    select_calls,
+    write_call_lists,
+)
+from pipeline.retention.effect import (
+    EFFECT_COLUMNS,
+    OVERALL,
+    labelled_units,
+    measured_effects,
+    save_rates,
+)
+
+
+def measured_play_effects(
+    executor: Executor, partitioned: PartitionedTables, params: Params
+) -> pd.DataFrame:
+    """Return the effect of each play (and over all) measured on the data's closed windows."""
+    units = executor.gather(
+        [executor.submit(labelled_units, part, params.label) for part in partitioned.parts]
+    )
+    present = [u for u in units if len(u)]
+    if not present:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    return measured_effects(pd.concat(present, ignore_index=True), params.retention.confidence)
+
+
+def publish_call_lists(
+    executor: Executor,
+    partitioned: PartitionedTables,
+    scores: Path,
+    folder: Path,
+    as_of: pd.Timestamp,
+    params: Params,
+) -> str:
+    """Write the advisors' call lists, the measured effects and save rates to ``folder``.
+
+    ``folder`` is replaced whole, atomically. Returns the line the command prints.
+    """
+    retention = params.retention
+    effects = measured_play_effects(executor, partitioned, params)
+    rates = save_rates(
+        effects, list(CLOSE_REASONS), retention.prior_save_rate, retention.prior_accounts
+    )
+    candidates = candidate_scores(scores, rates, retention.contact_cost)
+    control = candidates["control_group"].to_numpy(bool)
+    lists = select_calls(candidates, retention.calls_per_advisor, control)
+    with atomic_folder(folder) as staging:
+        write_call_lists(lists, staging, str(as_of.date()), VALUE_UNIT)
+        effects.to_csv(staging / "play_effects.csv", index=False)
+        rate_table = pd.Series(rates, name="save_rate").rename_axis("play")
+        rate_table.to_csv(staging / "save_rates.csv")
+    listed = sum(len(c.accounts) for c in lists)
+    held = sum(c.held_back for c in lists)
+    measured = int((effects["play"] != OVERALL).sum()) if len(effects) else 0
+    return (
+        f"call lists: {listed:,} accounts on {len(lists):,} lists "
+        f"({held:,} more held back as the control group); {measured} plays measured; "
+        f"{folder}"
+    )
