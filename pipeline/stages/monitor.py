@@ -17,6 +17,7 @@ from rich.table import Table
 
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
+from pipeline.retention.effect import labelled_units, measured_effects
 from pipeline.scoring.monitoring import realised_month
 from pipeline.tracking.mlflow_store import check_tracking_store
 from pipeline.tracking.monitoring_run import log_monitoring_run, past_scoring_runs, stored_scores
@@ -62,9 +63,43 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
             console.print("none of the scored accounts could be labelled")
             return realised
         _print(realised)
-        run_id = log_monitoring_run(realised, data, end, params.tracking, Path(scratch))
+        effects = _play_effects(tables, params)
+        run_id = log_monitoring_run(
+            realised, data, end, params.tracking, Path(scratch), effects=effects
+        )
     console.print(f"MLflow monitoring run {run_id}")
     return realised
+
+
+def _play_effects(tables, params: Params) -> pd.DataFrame | None:
+    """Measure each play on the recorded retention actions whose windows closed; print it."""
+    if tables.retention_actions is None:
+        console.print("no retention_actions table: no play effect to measure")
+        return None
+    units = labelled_units(tables, params.label)
+    if not len(units):
+        console.print("no retention action has a closed label window yet: no effect measured")
+        return None
+    effects = measured_effects(units, params.retention.confidence)
+    coverage = f"{params.retention.confidence:.0%}"
+    table = Table(
+        title="Measured effect per play: realised churn of control minus contacted accounts"
+    )
+    for header in ("play", "contacted", "control", "churn contacted", "churn control",
+                   "effect", f"{coverage} interval", "breached"):  # fmt: skip
+        table.add_column(header, justify="left" if header == "play" else "right")
+    for row in effects.itertuples():
+        table.add_row(
+            row.play, f"{row.contacted:,}", f"{row.control:,}", _share(row.churn_contacted),
+            _share(row.churn_control), _share(row.effect),
+            f"{_share(row.effect_low)} to {_share(row.effect_high)}", f"{row.control_breached:,}",
+        )  # fmt: skip
+    console.print(table)
+    return effects
+
+
+def _share(value) -> str:
+    return "-" if pd.isna(value) else f"{value:+.1%}" if value < 0 else f"{value:.1%}"
 
 
 def _complete(runs, end: pd.Timestamp) -> list:

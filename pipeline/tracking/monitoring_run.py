@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from mlflow.entities import Metric
 
 from pipeline.core.params import LabelParams, TrackingParams
+from pipeline.retention.effect import OVERALL
 from pipeline.scoring.monitoring import MODEL, PastScoring
 from pipeline.tracking.mlflow_store import (
     data_fingerprint,
@@ -82,11 +83,19 @@ def stored_scores(run_id: str, scratch: Path) -> pd.DataFrame:
 
 
 def log_monitoring_run(
-    realised: pd.DataFrame, data: Path, end: pd.Timestamp, tracking: TrackingParams, scratch: Path
+    realised: pd.DataFrame,
+    data: Path,
+    end: pd.Timestamp,
+    tracking: TrackingParams,
+    scratch: Path,
+    effects: pd.DataFrame | None = None,
 ) -> str:
     """Log a monitoring run: one metric point per month and model, and the table; return its id.
 
-    Metrics are ``<model>.<metric>`` with step = the as-of month as ``yyyymm``.
+    Metrics are ``<model>.<metric>`` with step = the as-of month as ``yyyymm``. The
+    measured effect of each play (pipeline/retention/effect.py), when there is one,
+    goes in as ``retention.<play>.<figure>`` (``retention.all.*`` over all plays)
+    and the table ``play_effects.csv``.
     """
     tags = {
         "churn.kind": "monitoring",
@@ -110,11 +119,31 @@ def log_monitoring_run(
         for start in range(0, len(metrics), BATCH):  # MLflow takes 1,000 metrics per call
             client.log_batch(run.info.run_id, metrics=metrics[start : start + BATCH])
         mlflow.log_artifact(str(path))
+        if effects is not None and len(effects):
+            _log_effects(effects, scratch)
         mlflow.set_tag(
             "churn.months",
             ",".join(str(m.date()) for m in realised.loc[realised["model"] == MODEL, "as_of"]),
         )
     return run.info.run_id
+
+
+EFFECT_FIGURES = ("effect", "effect_low", "effect_high", "contacted", "control", "churn_control")
+
+
+def _log_effects(effects: pd.DataFrame, scratch: Path) -> None:
+    path = scratch / "play_effects.csv"
+    effects.to_csv(path, index=False)
+    mlflow.log_artifact(str(path))
+    for row in effects.to_dict("records"):
+        play = "all" if row["play"] == OVERALL else row["play"]
+        mlflow.log_metrics(
+            {
+                f"retention.{play}.{name}": float(row[name])
+                for name in EFFECT_FIGURES
+                if pd.notna(row[name])
+            }
+        )
 
 
 def _step(as_of: pd.Timestamp) -> int:
