@@ -74,7 +74,12 @@ class CallList:
     branch: str
     advisor: str
     accounts: pd.DataFrame  # LIST_COLUMNS, best first
-    held_back: int
+    held: pd.DataFrame  # the control accounts of the selection, same columns
+
+    @property
+    def held_back(self) -> int:
+        """How many accounts of the selection the control group holds back."""
+        return len(self.held)
 
 
 def expected_saved_value(
@@ -116,8 +121,8 @@ def select_calls(
     chosen = frame.groupby(["_branch", "_advisor"], sort=False).head(calls_per_advisor)
     lists = []
     for (b, a), group in chosen.groupby(["_branch", "_advisor"], sort=False):
-        called = group[~group["_control"]]
-        lists.append(CallList(b, a, _list_rows(called), int(group["_control"].sum())))
+        called, held = group[~group["_control"]], group[group["_control"]]
+        lists.append(CallList(b, a, _list_rows(called), _list_rows(held)))
     return sorted(lists, key=lambda c: (c.branch, c.advisor == POOL, c.advisor))
 
 
@@ -197,8 +202,10 @@ def index_page(branch: str, lists: Sequence[CallList], as_of: str, unit: str) ->
 def write_call_lists(lists: Sequence[CallList], folder: Path, as_of: str, unit: str) -> list[Path]:
     """Write every list's CSV and HTML page and each branch's index under ``folder``.
 
-    ``folder`` must be new or empty (the caller stages it and publishes it whole).
-    Returns the files written.
+    Beside them, ``control_group.csv`` names the accounts held back (for the
+    retention team, who record them as control actions; advisors never see
+    them) and ``index.html`` links the branches. ``folder`` must be new or empty
+    (the caller stages it and publishes it whole). Returns the files written.
     """
     written = []
     by_branch: dict[str, list[CallList]] = {}
@@ -215,6 +222,11 @@ def write_call_lists(lists: Sequence[CallList], folder: Path, as_of: str, unit: 
         index = place / "index.html"
         index.write_text(index_page(branch, branch_lists, as_of, unit), encoding="utf-8")
         written.append(index)
+    control = folder / "control_group.csv"
+    held = [c.held.assign(branch=c.branch, advisor=c.advisor) for c in lists]
+    frame = pd.concat(held, ignore_index=True) if held else pd.DataFrame(columns=LIST_COLUMNS)
+    frame.drop(columns="position").to_csv(control, index=False, float_format="%.4f")
+    written.append(control)
     top = folder / "index.html"
     top.write_text(branches_page(by_branch, as_of), encoding="utf-8")
     written.append(top)

@@ -86,7 +86,8 @@ def test_control_accounts_are_selected_like_the_others_but_never_listed():
     assert not listed & {"C001", "C002", "C003", "C010"}
     selected = set(pd.concat([c.accounts["customer_id"] for c in without]))
     # Held back: the control accounts the selection would have listed, and no one else.
-    assert sum(c.held_back for c in lists) == len(selected & {"C001", "C002", "C003", "C010"})
+    held = set(pd.concat([c.held["customer_id"] for c in lists]))
+    assert held == selected & {"C001", "C002", "C003", "C010"}
     assert listed == selected - {"C001", "C002", "C003", "C010"}
 
 
@@ -117,7 +118,7 @@ def test_every_account_of_a_csv_is_on_its_html_page(tmp_path):
     scores = _scores(n=120, seed=3)
     lists = select_calls(scores, calls_per_advisor=10, control=np.zeros(len(scores), bool))
     written = write_call_lists(lists, tmp_path, as_of="2023-06-30", unit="CNY")
-    csvs = [p for p in written if p.suffix == ".csv"]
+    csvs = [p for p in written if p.suffix == ".csv" and p.name != "control_group.csv"]
     assert len(csvs) == len(lists) and csvs
     for path in csvs:
         table = pd.read_csv(path)
@@ -127,6 +128,7 @@ def test_every_account_of_a_csv_is_on_its_html_page(tmp_path):
         assert [row[1] for row in body] == table["customer_id"].tolist()
         # Reasons with markup characters arrive as text, not as tags.
         assert [row[4] for row in body] == table["reasons"].fillna("").tolist()
+    assert pd.read_csv(tmp_path / "control_group.csv").empty
     index = (tmp_path / file_stem("north") / "index.html").read_text(encoding="utf-8")
     assert 'href="' + file_stem("a1") + '.html"' in index
 
