@@ -18,6 +18,7 @@ from pipeline.demo import rows
 from pipeline.demo.book import opening_book
 from pipeline.demo.churn import silent_shares
 from pipeline.demo.days import month_calendar
+from pipeline.demo.desk import CallPlan, DeskRecord, call_accounts
 from pipeline.demo.market import Market, simulate_market
 from pipeline.demo.month import World, simulate_month
 from pipeline.demo.population import BRANCHES, draw_population
@@ -46,22 +47,70 @@ def simulate_tables(
         silent_leaver_share: data.demo.silent_leaver_share: the share of leavers of every
             cause who show no precursor; None keeps the per-cause shares (churn.SILENT_SHARE).
     """
-    rng = _book_generator(seed)
-    first_month = np.datetime64(to_month_end(start).strftime("%Y-%m"), "M")
-    calendar = month_calendar(first_month, months)
-    market = simulated_market(seed, months, bear_spell_months)
-    population = draw_population(rng, customers, calendar, market)
-    world = World(
-        calendar,
-        market,
-        population,
-        rows.customer_ids(customers),
-        silent_shares(silent_leaver_share),
+    simulation = Simulation(
+        customers,
+        months,
+        seed,
+        start,
+        bear_spell_months=bear_spell_months,
+        silent_leaver_share=silent_leaver_share,
     )
-    book = opening_book(rng, population, market)
     for month in range(months):
-        yield from simulate_month(rng, world, book, month)
-    yield "customers", rows.customer_rows(world.ids, population, book, months, BRANCHES)
+        yield from simulation.month(month)
+    yield "customers", simulation.customers(months)
+
+
+class Simulation:
+    """A simulated book advanced one month at a time, optionally answering call plans.
+
+    :func:`simulate_tables` runs it straight through; the retention loop
+    (benchmarks/retention_loop.py) stops after a month, scores the data so far,
+    and hands the next month the call plan of the lists it wrote
+    (pipeline/demo/desk.py). Without plans the rows are exactly those of
+    :func:`simulate_tables`.
+    """
+
+    def __init__(
+        self,
+        customers: int,
+        months: int,
+        seed: int,
+        start: str,
+        *,
+        bear_spell_months: int = 0,
+        silent_leaver_share: float | None = None,
+    ):
+        """Draw the world and open the book (arguments as :func:`simulate_tables`)."""
+        self.rng = _book_generator(seed)
+        first_month = np.datetime64(to_month_end(start).strftime("%Y-%m"), "M")
+        calendar = month_calendar(first_month, months)
+        market = simulated_market(seed, months, bear_spell_months)
+        population = draw_population(self.rng, customers, calendar, market)
+        self.world = World(
+            calendar,
+            market,
+            population,
+            rows.customer_ids(customers),
+            silent_shares(silent_leaver_share),
+        )
+        self.book = opening_book(self.rng, population, market)
+        self.desk_rng = np.random.default_rng(seed).spawn(3)[2]
+        self.desk = DeskRecord()
+
+    def month(self, month: int, plan: CallPlan | None = None) -> Iterator[tuple[str, pa.Table]]:
+        """Simulate one month; with a plan, the desk calls first (``retention_actions`` rows)."""
+        if plan is not None:
+            yield "retention_actions", call_accounts(
+                self.desk_rng, self.world.calendar, self.world.ids, self.book, month, plan,
+                self.desk,
+            )  # fmt: skip
+        yield from simulate_month(self.rng, self.world, self.book, month)
+
+    def customers(self, months_done: int) -> pa.Table:
+        """Return the customers table as known after ``months_done`` simulated months."""
+        return rows.customer_rows(
+            self.world.ids, self.world.population, self.book, months_done, BRANCHES
+        )
 
 
 def simulated_market(seed: int, months: int, bear_spell_months: int = 0) -> Market:

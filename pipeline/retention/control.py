@@ -53,4 +53,4 @@ def account_owners(customers: pd.DataFrame, customer_ids: np.ndarray) -> pd.Data
             owners[column] = np.where(pd.isna(values), None, values)
         else:
             owners[column] = np.full(len(customer_ids), None, dtype=object)
-    return pd.DataFrame(owners)
+    return pd.DataFrame(owners, dtype=object)

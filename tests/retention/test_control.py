@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.retention.control import control_draw, held_back
+from pipeline.retention.control import account_owners, control_draw, held_back
 
 IDS = pd.Series([f"C{i:06d}" for i in range(20_000)])
 
@@ -55,3 +55,18 @@ def test_a_share_outside_zero_to_one_is_refused():
 
 
 PINNED = [0.3809952349714635, 0.02951901415928937, 0.1964336590498078]
+
+
+def test_owners_come_from_the_customers_table_and_are_null_where_unknown():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "advisor_id": pd.Categorical(["x", None, "y"]),
+            "branch": pd.Categorical(["north", "north", None]),
+        }
+    )
+    owners = account_owners(customers, np.array(["c", "a", "b"], dtype=object))
+    assert owners["advisor_id"].tolist() == ["y", "x", None]
+    assert owners["branch"].tolist() == [None, "north", "north"]
+    no_columns = account_owners(customers[["customer_id"]], np.array(["b"], dtype=object))
+    assert no_columns.to_dict("records") == [{"advisor_id": None, "branch": None}]
