@@ -155,6 +155,10 @@ def _cell(column: str, value) -> str:
     return f"<td>{html.escape('' if pd.isna(value) else str(value))}</td>"
 
 
+def _accounts(n: int, adjective: str = "") -> str:
+    return f"{n:,} {adjective}account{'' if n == 1 else 's'}"
+
+
 def list_page(calls: CallList, as_of: str, unit: str) -> str:
     """Return the HTML page of one call list."""
     who = "branch pool" if calls.advisor == POOL else f"advisor {calls.advisor}"
@@ -168,8 +172,8 @@ def list_page(calls: CallList, as_of: str, unit: str) -> str:
         for row in calls.accounts.to_dict("records")
     )
     note = (
-        f"{len(calls.accounts)} accounts to call, best expected saved value first. "
-        f"{calls.held_back} further accounts of this selection are held back as the "
+        f"{_accounts(len(calls.accounts))} to call, best expected saved value first. "
+        f"{_accounts(calls.held_back, 'further ')} of this selection held back as the "
         "control group: do not call them; their churn measures what the calls achieve."
     )
     return (
