@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from pipeline.core.params import Params
@@ -104,11 +105,34 @@ def log_scoring_run(
     tags["churn.output"] = str(files.scores.resolve())
     tags["churn.engine"] = params.engine.kind
     with mlflow_run(params.tracking, f"score {result.as_of:%Y-%m}", tags) as run:
-        flat = {k: str(v) for k, v in params.flat().items() if k.startswith("scoring.")}
+        flat = {
+            k: str(v) for k, v in params.flat().items() if k.startswith(("scoring.", "retention."))
+        }
         mlflow.log_params(flat)
         mlflow.log_metrics(scoring_metrics(result))
         mlflow.log_artifact(str(files.compact), artifact_path=SCORES_DIR)
         mlflow.log_artifact(str(files.drift_table), artifact_path="drift")
         mlflow.log_artifact(str(files.drift_plot), artifact_path="drift")
         mlflow.log_text(summary, "summary.txt")
+        if files.call_lists is not None and files.call_lists.is_dir():
+            _log_retention(files.call_lists)
     return run.info.run_id
+
+
+def _log_retention(folder: Path) -> None:
+    """Log the call lists' sizes and the play effects and save rates (no customer rows)."""
+    for name in ("play_effects.csv", "save_rates.csv"):
+        mlflow.log_artifact(str(folder / name), artifact_path="retention")
+    lists = [p for p in folder.rglob("*.csv") if p.parent != folder]
+    listed = sum(_data_rows(p) for p in lists)
+    mlflow.log_metrics(
+        {
+            "call_lists.lists": len(lists),
+            "call_lists.accounts": listed,
+            "call_lists.held_back": _data_rows(folder / "control_group.csv"),
+        }
+    )
+
+
+def _data_rows(csv: Path) -> int:
+    return len(pd.read_csv(csv))
