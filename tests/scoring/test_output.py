@@ -96,12 +96,8 @@ def test_the_csv_export_is_in_rank_order_and_rounded_for_people(tmp_path):
     out, csv = tmp_path / "scores.parquet", tmp_path / "scores.csv"
     with scores_writer(out, csv, None, SCHEMA) as writer:
         # Partitions arrive in customer order; ranks run across them.
-        writer.write(
-            chunk(["C1", "C2"], ranks=[3, 1], churn_probability=[0.012345678, 0.87654321])
-        )
-        writer.write(
-            chunk(["C3"], ranks=[2], churn_probability=[0.5], value_at_risk=[1234.5678])
-        )
+        writer.write(chunk(["C1", "C2"], ranks=[3, 1], churn_probability=[0.012345678, 0.87654321]))
+        writer.write(chunk(["C3"], ranks=[2], churn_probability=[0.5], value_at_risk=[1234.5678]))
     assert pq.read_table(out).column("customer_id").to_pylist() == ["C1", "C2", "C3"]
     text = csv.read_text().splitlines()
     exported = pd.read_csv(csv, dtype={"customer_id": str})
