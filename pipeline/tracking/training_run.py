@@ -140,7 +140,7 @@ def log_cohort_datasets(cohorts, fingerprint: str, data: str) -> dict[str, Any]:
                 digest=fingerprint[:DIGEST_LENGTH],
                 targets="label" if "label" in frame.columns else None,
             )
-        mlflow.log_input(dataset, context=context)
+            mlflow.log_input(dataset, context=context)  # infers the schema: warns here
         datasets[part] = dataset
     return datasets
 
