@@ -66,7 +66,8 @@ COMPARE = [
     new_markdown_cell(
         "# Model against rules\n"
         "Reads a training run folder (`churn train --out RUN` or `churn run`) and shows "
-        "the side-by-side evaluation on the same out-of-time customers. Set `CHURN_RUN`."
+        "the side-by-side evaluation on the same out-of-time customers. Set `CHURN_RUN`; "
+        "by default it reads the latest run (`runs/LATEST`)."
     ),
     new_code_cell(
         "import json\n"
@@ -74,7 +75,8 @@ COMPARE = [
         "from pathlib import Path\n\n"
         "import pandas as pd\n"
         "from IPython.display import Image, display\n\n"
-        "RUN = Path(os.environ.get('CHURN_RUN', '../runs/latest'))\n"
+        "from pipeline.training.run_folders import latest_run_folder\n\n"
+        "RUN = Path(os.environ.get('CHURN_RUN') or latest_run_folder(Path('../runs')))\n"
         "metrics = json.loads((RUN / 'metrics.json').read_text())\n"
         "metrics['cohort']"
     ),

@@ -18,24 +18,95 @@ import typer
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params, load_params
 
+EXAMPLES = """Examples (each runs on the demo data; `churn run` writes it to data/demo):
+
+\b
+  churn run
+  churn evaluate
+  churn score --data data/demo --as-of latest --out scores/latest.parquet --csv scores/latest.csv
+  churn monitor --data data/demo
+  churn params --set label.horizon_months=6
+"""
+
 app = typer.Typer(
     help="Churn prediction for securities brokerages: warning rules beside a LightGBM model.",
+    epilog=EXAMPLES,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain click help: rich markup would eat the [data.demo.*] hints and the
+    # examples' line breaks, and would label options with Python types.
+    rich_markup_mode=None,
 )
 
 ParamsOpt = Annotated[
     Path | None,
-    typer.Option("--params", help="params.yaml (default ./params.yaml, else packaged defaults)."),
+    typer.Option(
+        "--params",
+        metavar="PATH",
+        help="params.yaml (default ./params.yaml, else packaged defaults).",
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a setting: dotted.key=value (repeatable)."),
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a setting: dotted.key=value (repeatable)."
+    ),
 ]
 DataOpt = Annotated[
-    str, typer.Option("--data", help="Folder (or fsspec URL) holding the input tables.")
+    str,
+    typer.Option("--data", metavar="DIR", help="Folder (or fsspec URL) holding the input tables."),
 ]
+RunFolderOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Run folder (default: a new runs/<time>/, then runs/LATEST names it).",
+    ),
+]
+AS_OF_HELP = "Month end, e.g. 2023-12-31 or 2023-12, or `latest` (the data's last month end)."
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"churn {version('brokerage-churn')}")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            typer.echo("churn (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print MLflow's and the libraries' logs.")
+    ] = False,
+) -> None:
+    """Churn prediction for securities brokerages: warning rules beside a LightGBM model."""
+    if quiet and verbose:
+        raise typer.BadParameter("give --quiet or --verbose, not both")
+    from pipeline.stages.progress import set_quiet
+
+    set_quiet(quiet)
+    if verbose:
+        import logging
+
+        from pipeline.tracking.mlflow_store import show_mlflow_logs
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        show_mlflow_logs()
 
 
 def _params(path: Path | None, sets: list[str] | None) -> Params:
@@ -96,16 +167,24 @@ def _guard(action):
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option(help="Folder to write the five tables into.")],
-    customers: Annotated[int | None, typer.Option(help="Accounts [data.demo.customers].")] = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Folder to write the five tables into.")],
+    customers: Annotated[
+        int | None, typer.Option(metavar="N", help="Accounts [default: data.demo.customers].")
+    ] = None,
     months: Annotated[
-        int | None, typer.Option(help="Months of history [data.demo.months].")
+        int | None,
+        typer.Option(metavar="N", help="Months of history [default: data.demo.months]."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed [data.demo.seed].")] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Random seed [default: data.demo.seed].")
+    ] = None,
     start: Annotated[
-        str | None, typer.Option(help="First month YYYY-MM [data.demo.start].")
+        str | None,
+        typer.Option(metavar="YYYY-MM", help="First month [default: data.demo.start]."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="parquet|csv", help="parquet or csv.")
+    ] = "parquet",
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -130,9 +209,9 @@ def generate(
 @app.command()
 def validate(
     data: DataOpt,
-    out: Annotated[Path, typer.Option(help="Run folder; quarantine goes to OUT/rejected/.")] = Path(
-        "runs/validate"
-    ),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Run folder; quarantine goes to OUT/rejected/.")
+    ] = Path("runs/validate"),
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -145,7 +224,9 @@ def validate(
 @app.command()
 def labels(
     data: DataOpt,
-    out: Annotated[Path | None, typer.Option(help="Optional CSV of the base-rate report.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Optional CSV of the base-rate report.")
+    ] = None,
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -158,8 +239,10 @@ def labels(
 @app.command()
 def features(
     data: DataOpt,
-    as_of: Annotated[list[str], typer.Option("--as-of", help="Month end (repeatable).")],
-    out: Annotated[Path, typer.Option(help="Parquet file for the feature matrix.")],
+    as_of: Annotated[
+        list[str], typer.Option("--as-of", metavar="DATE", help=AS_OF_HELP + " Repeatable.")
+    ],
+    out: Annotated[Path, typer.Option(metavar="FILE", help="Parquet file for the feature matrix.")],
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -172,9 +255,7 @@ def features(
 @app.command()
 def train(
     data: DataOpt,
-    out: Annotated[Path, typer.Option(help="Run folder for report, metrics and plots.")] = Path(
-        "runs/train"
-    ),
+    out: RunFolderOpt = None,
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -186,9 +267,13 @@ def train(
 
 @app.command()
 def evaluate(
-    run: Annotated[Path, typer.Option(help="A run folder written by `churn train`.")] = Path(
-        "runs/train"
-    ),
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="A run folder of `churn train` or `churn run` (default: the latest).",
+        ),
+    ] = None,
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -201,13 +286,19 @@ def evaluate(
 @app.command()
 def score(
     data: DataOpt,
-    as_of: Annotated[str, typer.Option("--as-of", help="Month end to score, e.g. 2024-06-30.")],
-    out: Annotated[Path, typer.Option(help="Output Parquet file (written atomically).")],
+    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help=AS_OF_HELP)],
+    out: Annotated[
+        Path, typer.Option(metavar="FILE", help="Output Parquet file (written atomically).")
+    ],
     model: Annotated[
         str | None,
-        typer.Option(help="models:/<name>@champion (default), runs:/<id>/model or a folder."),
+        typer.Option(
+            metavar="URI", help="models:/<name>@champion (default), runs:/<id>/model or a folder."
+        ),
     ] = None,
-    csv: Annotated[Path | None, typer.Option(help="Also export a CSV for the CRM.")] = None,
+    csv: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Also export a CSV for the CRM.")
+    ] = None,
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -231,8 +322,10 @@ def monitor(
 
 @app.command()
 def run(
-    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/latest"),
-    data: Annotated[Path | None, typer.Option(help="Input folder (default data.dir).")] = None,
+    out: RunFolderOpt = None,
+    data: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Input folder (default data.dir).")
+    ] = None,
     params: ParamsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -245,6 +338,17 @@ def run(
         run_stage(data, out, run_params)
 
     _guard(action)
+
+
+@app.command("params")
+def show_params(
+    params: ParamsOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Print the resolved params (file, packaged defaults and --set overrides) as YAML."""
+    from pipeline.core.params import params_yaml
+
+    _guard(lambda: typer.echo(params_yaml(_params(params, set_)), nl=False))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m pipeline.cli`

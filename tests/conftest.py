@@ -13,13 +13,51 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import settings
 
 from pipeline.core.contract import SCHEMAS
 
 REPO = Path(__file__).resolve().parents[1]
 
+# No wall-clock limits in tests (speed is measured in benchmarks/): on a shared
+# 2-core machine Hypothesis' 200 ms deadline fails examples that are merely slow.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
+
 # Model fixtures serve tests/models, tests/training and tests/tracking alike.
 pytest_plugins = ["model_fixtures"]
+
+# What a user's own runs leave in the repository; tests must write only under
+# temporary folders, so none of these may change during a test session.
+USER_STORE = ("mlruns", "mlflow.db", "runs", "data/demo", "scores")
+
+
+def _user_store_entries() -> set[str]:
+    entries = set()
+    for name in USER_STORE:
+        path = REPO / name
+        if path.is_file():
+            entries.add(f"{name} {path.stat().st_mtime_ns}")
+        elif path.is_dir():
+            entries |= {str(p.relative_to(REPO)) for p in path.glob("*/*")} | {name}
+    return entries
+
+
+def pytest_sessionstart(session):
+    session.config._user_store_before = _user_store_entries()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session when a test wrote into the repository's own MLflow store or runs."""
+    before = getattr(session.config, "_user_store_before", None)
+    if before is None:
+        return
+    added = sorted(_user_store_entries() - before)
+    if added:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"tests wrote into the repository (not a temporary folder): {added[:10]}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline.core.calendar import add_months, month_end_of_index, month_index, month_param
+from pipeline.core.calendar import (
+    add_months,
+    month_end_of_index,
+    month_index,
+    month_param,
+    to_month_end,
+)
 from pipeline.core.contract import INDICATOR_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
 from pipeline.core.params import LabelParams, SnapshotParams
@@ -137,6 +143,50 @@ def check_as_of_within(as_of: list[pd.Timestamp], span: DataSpan) -> None:
                 f"--as-of {month.date()} is before the first month with activity data "
                 f"({start.date()}): the data cannot describe that month"
             )
+
+
+LATEST = "latest"
+"""The --as-of keyword for the data's last complete month end."""
+
+
+def parse_as_of(text: str) -> pd.Timestamp | None:
+    """Return the month end an --as-of text names; None for ``latest`` (known once loaded).
+
+    Raises:
+        ChurnError: a text that is neither ``latest`` nor a month end.
+    """
+    if text.strip().lower() == LATEST:
+        return None
+    try:
+        return to_month_end(text)
+    except ValueError as exc:
+        raise ChurnError(f"--as-of: {exc}") from None
+
+
+def latest_month_end(span: DataSpan) -> pd.Timestamp:
+    """Return the last month end the data cover to its end.
+
+    That is the observation end when it falls on a month end, else the end of the
+    month before it.
+
+    Raises:
+        ChurnError: the data hold no activity to date them by.
+    """
+    if span.observation_end is None:
+        raise ChurnError("--as-of latest: the data hold no activity to date them by")
+    end = span.observation_end.normalize()
+    month_end = to_month_end(f"{end:%Y-%m}")
+    return month_end if month_end == end else add_months(month_end, -1)
+
+
+def resolve_as_of(texts: list[str], span: DataSpan) -> list[pd.Timestamp]:
+    """Return the as-of month ends asked for, ``latest`` resolved against the data's span.
+
+    Raises:
+        ChurnError: as :func:`parse_as_of` and :func:`latest_month_end`.
+    """
+    months = [parse_as_of(text) for text in texts]
+    return [latest_month_end(span) if month is None else month for month in months]
 
 
 def default_first_as_of(tables: Tables | DataSpan, min_history_months: int) -> pd.Timestamp:

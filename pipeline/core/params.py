@@ -60,6 +60,11 @@ class Params(Section):
         return dict(_flatten(self.model_dump(mode="json")))
 
 
+def params_yaml(params: Params) -> str:
+    """Return the params as YAML, sections in params.yaml's order (what a run will use)."""
+    return yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
 def _flatten(tree: dict[str, Any], prefix: str = ""):
     for key, value in tree.items():
         name = f"{prefix}{key}"

@@ -230,6 +230,7 @@ class TrackingParams(Section):
     model_name: str = "brokerage-churn-lightgbm"
     request_timeout_seconds: int = Field(10, ge=1)
     request_retries: int = Field(2, ge=0)
+    log_customer_artifacts: bool = False
 
 
 class EngineParams(Section):

@@ -18,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -133,12 +134,59 @@ def scores_writer(
         csv_writer = None
         if csv is not None:
             csv_temp = stack.enter_context(atomic_path(csv))
-            csv_writer = stack.enter_context(pacsv.CSVWriter(str(csv_temp), _csv_schema(schema)))
+            csv_writer = stack.enter_context(RankedCsv(csv_temp, _csv_schema(schema)))
         compact_writer = None
         if compact is not None:
             compact_temp = stack.enter_context(atomic_path(compact))
             compact_writer = _parquet_writer(stack, compact_temp, compact_schema())
         yield ScoresWriter(parquet, csv_writer, compact_writer)
+
+
+CSV_DIGITS = {"probability": 4}
+"""Decimals in the CSV export by the end of a column's name; other numbers get 2 (money)."""
+MONEY_DIGITS = 2
+
+
+def csv_digits(column: str) -> int:
+    """Return the decimals a number column keeps in the CSV export."""
+    return next(
+        (digits for end, digits in CSV_DIGITS.items() if column.endswith(end)), MONEY_DIGITS
+    )
+
+
+def rounded_for_csv(chunk: pa.Table) -> pa.Table:
+    """Return a chunk with its float columns rounded for people (4 decimals for probabilities)."""
+    for position, field in enumerate(chunk.schema):
+        if pa.types.is_floating(field.type):
+            rounded = pc.round(chunk.column(position), ndigits=csv_digits(field.name))
+            chunk = chunk.set_column(position, field, rounded)
+    return chunk
+
+
+class RankedCsv:
+    """The CSV export: chunks gathered, then written once in rank order (most at risk first).
+
+    A CRM imports the file top down, so it is sorted by ``rank``; the scores
+    arrive partition by partition, so the rows are held until the last chunk (the
+    export holds the words and numbers of every account, about 1 KB each).
+    Nothing is written when the block fails.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self._path, self._schema, self._chunks = path, schema, []
+
+    def __enter__(self) -> RankedCsv:
+        return self
+
+    def write_table(self, chunk: pa.Table) -> None:
+        """Keep one chunk (columns as the CSV schema)."""
+        self._chunks.append(rounded_for_csv(chunk))
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            return
+        rows = pa.concat_tables(self._chunks) if self._chunks else self._schema.empty_table()
+        pacsv.write_csv(rows.sort_by([("rank", "ascending")]), str(self._path))
 
 
 def _parquet_writer(stack: ExitStack, path: Path, schema: pa.Schema) -> pq.ParquetWriter:

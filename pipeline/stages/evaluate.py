@@ -7,24 +7,28 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
-from rich.console import Console
 
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params
-from pipeline.training.evaluation_outputs import write_evaluation
+from pipeline.stages.progress import stage_console
+from pipeline.training.evaluation_outputs import read_facts, write_evaluation
 from pipeline.training.fit import evaluate_on
 from pipeline.training.outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
+from pipeline.training.run_folders import latest_run_folder
 
-console = Console(highlight=False, soft_wrap=True)
+console = stage_console(soft_wrap=True)
 
 
-def evaluate_stage(run: Path, params: Params) -> dict:
+def evaluate_stage(run: Path | None, params: Params) -> dict:
     """Score the run's fitted models on its test cohort again; rewrite metrics and report.
 
+    ``run`` None takes the latest run (``runs/LATEST``).
+
     Raises:
-        ChurnError: the folder is not a training run folder.
+        ChurnError: the folder is not a training run folder, or no run is recorded.
     """
-    run = Path(run)
+    run = Path(run) if run is not None else latest_run_folder()
+    console.print(f"evaluating {run}", markup=False)
     missing = [name for name in (MODELS_FILE, TEST_COHORT) if not (run / name).exists()]
     if missing:
         raise ChurnError(f"{run} is not a `churn train` run folder: missing {missing}")
@@ -33,7 +37,7 @@ def evaluate_stage(run: Path, params: Params) -> dict:
     columns = list(models["lightgbm"].feature_columns_)
     evaluation = evaluate_on(models, cohort, columns, params)
     split = _split_description(run)
-    write_evaluation(run, models, cohort, evaluation, columns, params, split)
+    write_evaluation(run, models, cohort, evaluation, columns, params, split, read_facts(run))
     for name, values in evaluation.metrics["models"].items():
         console.print(
             f"{name:<10} ROC-AUC {values['roc_auc']:.4f}  PR-AUC {values['pr_auc']:.4f}  "

@@ -6,19 +6,20 @@ import time
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from pipeline.cohorts.cohorts import data_span_of
 from pipeline.cohorts.matrix import feature_matrix, write_feature_dataset
-from pipeline.cohorts.snapshots import check_as_of_within
+from pipeline.cohorts.snapshots import check_as_of_within, parse_as_of, resolve_as_of
 from pipeline.core.atomic import atomic_write_parquet
-from pipeline.core.calendar import to_month_end
 from pipeline.core.errors import ChurnError
 from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.publish import is_dataset_path
 from pipeline.engine import open_engine
+from pipeline.stages.progress import StepLog, stage_console
+
+console = stage_console(soft_wrap=True)
 
 
 def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> int:
@@ -40,15 +41,22 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
         ChurnError: no as-of date, or one that is not a month end.
         DataContractError: the input tables break the data contract.
     """
-    months = _as_of_months(as_of)
+    if not as_of:
+        raise ChurnError("give at least one --as-of month end, e.g. --as-of 2023-06-30")
+    for text in as_of:
+        parse_as_of(text)  # a malformed date is refused before any data are read
     rejected = Path(out).parent / "rejected"
     file_output = [] if is_dataset_path(out) else ["--out"]
     check_outputs(data, {"--out": out, "quarantine folder": rejected}, files=file_output)
+    steps = StepLog(console)
     with open_engine(params.engine) as engine:
-        partitioned = engine.load(data, params, rejected)
-        check_as_of_within(months, data_span_of(engine.executor, partitioned))
+        with steps.step("load and validate"):
+            partitioned = engine.load(data, params, rejected)
+        span = data_span_of(engine.executor, partitioned)
+        months = resolve_as_of(as_of, span)
+        check_as_of_within(months, span)
         started = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
+        with steps.step("features"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             shape = ""
             if is_dataset_path(out):
@@ -69,17 +77,10 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
     for warning in caught:
         typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)
     seconds = time.perf_counter() - started
-    typer.echo(
+    console.print(
         f"features: {rows:,} rows{shape} for {len(months)} as-of month(s) in {seconds:.1f} s "
-        f"-> {out}"
+        f"-> {out}",
+        markup=False,
     )
+    console.print(steps.summary())
     return rows
-
-
-def _as_of_months(as_of: list[str]) -> list[pd.Timestamp]:
-    if not as_of:
-        raise ChurnError("give at least one --as-of month end, e.g. --as-of 2023-06-30")
-    try:
-        return [to_month_end(value) for value in as_of]
-    except ValueError as exc:
-        raise ChurnError(f"--as-of: {exc}") from None

@@ -12,6 +12,9 @@ from pipeline.core.errors import ChurnError
 from pipeline.demo import simulate_tables
 from pipeline.demo.summary import yearly_churn_rate
 from pipeline.demo.writer import FORMATS, check_replaceable, write_tables_atomically
+from pipeline.stages.progress import stage_console
+
+console = stage_console(soft_wrap=True)
 
 
 def generate_stage(
@@ -42,13 +45,13 @@ def generate_stage(
     chunks = _capture_customers(simulate_tables(customers, months, seed, start), captured)
     rows = write_tables_atomically(out, chunks, fmt)
     for table, count in rows.items():
-        print(f"{table:<10} {count:>13,} rows")
+        console.print(f"{table:<10} {count:>13,} rows")
     rate = yearly_churn_rate(captured["customers"], start, months)
-    print(
+    console.print(
         f"simulated yearly churn rate {rate.yearly:.1%} "
         f"({rate.closures:,} closures over {rate.account_years:,.0f} account-years)"
     )
-    print(f"wrote {out} ({fmt})")
+    console.print(f"wrote {out} ({fmt})", markup=False)
     return out
 
 

@@ -12,17 +12,17 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
 from pipeline.retention.effect import labelled_units, measured_effects
 from pipeline.scoring.monitoring import realised_month
+from pipeline.stages.progress import StepLog, stage_console
 from pipeline.tracking.mlflow_store import check_tracking_store
 from pipeline.tracking.monitoring_run import log_monitoring_run, past_scoring_runs, stored_scores
 
-console = Console(highlight=False, width=120)
+console = stage_console(width=120)
 SHOWN = {
     "pr_auc": "PR-AUC",
     "roc_auc": "ROC-AUC",
@@ -48,16 +48,21 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
     if not runs:
         console.print(f"no scoring runs in experiment '{params.tracking.experiment}'")
         return pd.DataFrame()
-    tables = load_tables(data, params, rejected_dir=None).tables
+    steps = StepLog(console)
+    with steps.step("load and validate"):
+        tables = load_tables(data, params, rejected_dir=None).tables
     end = tables.observation_end
     complete = _complete(runs, end)
     if not complete:
         return pd.DataFrame()
     with tempfile.TemporaryDirectory(prefix="churn-monitor-") as scratch:
-        months = [
-            realised_month(tables, run, stored_scores(run.run_id, Path(scratch)), params.evaluation)
-            for run in complete
-        ]
+        with steps.step(f"label and judge {len(complete)} scored month(s)"):
+            months = [
+                realised_month(
+                    tables, run, stored_scores(run.run_id, Path(scratch)), params.evaluation
+                )
+                for run in complete
+            ]
         realised = pd.concat(months, ignore_index=True)
         if realised.empty:
             console.print("none of the scored accounts could be labelled")
@@ -68,6 +73,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
             realised, data, end, params.tracking, Path(scratch), effects=effects
         )
     console.print(f"MLflow monitoring run {run_id}")
+    console.print(steps.summary())
     return realised
 
 

@@ -14,16 +14,13 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.builder.registry import model_feature_columns
 from features.builder.version import builder_version
 from pipeline.cohorts.cohorts import data_span_of
-from pipeline.cohorts.snapshots import check_as_of_within
+from pipeline.cohorts.snapshots import check_as_of_within, parse_as_of, resolve_as_of
 from pipeline.core.atomic import atomic_path, atomic_write_text
-from pipeline.core.calendar import to_month_end
-from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor
 from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
@@ -38,11 +35,12 @@ from pipeline.scoring.output import scores_schema, scores_writer
 from pipeline.scoring.playbook import load_playbook
 from pipeline.scoring.stability import drift_figure
 from pipeline.scoring.summary import render_summary
+from pipeline.stages.progress import stage_console
 from pipeline.tracking.mlflow_store import check_tracking_store, tracking_uri
 from pipeline.tracking.registry import load_packaged_model
 from pipeline.tracking.scoring_run import SCORES_FILE, ScoringFiles, log_scoring_run
 
-console = Console(highlight=False)
+console = stage_console()
 
 
 def score_stage(
@@ -64,7 +62,7 @@ def score_stage(
         ChurnError: bad inputs, an as-of outside the data, or a model that does not match.
     """
     started = time.perf_counter()
-    month = _as_of(as_of)
+    parse_as_of(as_of)  # a malformed date is refused before any data are read
     out = Path(out)
     files = _files(out, csv, Path("scratch"))
     file_outputs = ["--csv"] + ([] if is_dataset_path(out) else ["--out"])
@@ -86,7 +84,10 @@ def score_stage(
     with open_engine(params.engine) as engine:
         partitioned = engine.load(data, params, out.with_name(f"{out.stem}_rejected"))
         console.print(partitioned.report.render())
-        check_as_of_within([month], data_span_of(engine.executor, partitioned))
+        span = data_span_of(engine.executor, partitioned)
+        [month] = resolve_as_of([as_of], span)
+        check_as_of_within([month], span)
+        console.print(f"scoring as of {month.date()}")
         with tempfile.TemporaryDirectory(prefix="churn-score-log-") as scratch:
             files = _files(out, csv, Path(scratch))
             result = engine.run(
@@ -106,13 +107,6 @@ def score_stage(
     console.print(calls)
     console.print(f"MLflow scoring run {run_id}; done in {time.perf_counter() - started:.1f} s")
     return result
-
-
-def _as_of(text: str) -> pd.Timestamp:
-    try:
-        return to_month_end(text)
-    except ValueError as exc:
-        raise ChurnError(f"--as-of must be a month end: {exc}") from None
 
 
 def _model_and_playbook(uri: str, params: Params) -> tuple[ScoringModel, CauseFinder]:

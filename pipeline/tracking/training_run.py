@@ -8,6 +8,10 @@ beats the rules and the current champion on the same test cohort
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.data
 import pandas as pd
+from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 
 from pipeline.core.params import Params
-from pipeline.tracking.mlflow_store import data_fingerprint, data_location, git_commit, mlflow_run
+from pipeline.tracking.mlflow_store import (
+    code_fingerprint,
+    data_fingerprint,
+    data_location,
+    git_commit,
+    mlflow_run,
+    without_mlflow_event_lines,
+)
 from pipeline.tracking.registry import (
     Promotion,
     champion_version,
@@ -28,6 +42,14 @@ from pipeline.tracking.registry import (
     set_alias,
 )
 from pipeline.training.fit import evaluate_on
+from pipeline.training.outputs import TEST_COHORT
+
+IDENTITY_TAG = "churn.training_identity"
+REGISTERED_MODEL = "lightgbm"
+"""The model of the comparison that is packaged and registered."""
+DIGEST_LENGTH = 32  # MLflow stores a dataset digest in at most 36 characters
+CUSTOMER_LEVEL = frozenset({TEST_COHORT, "test_scores.parquet", "rejected"})
+"""Run-folder entries holding customer ids: kept out of the tracking store by default."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,7 @@ class TrackedRun:
     version: str
     promotion: Promotion
     model_uri: str
+    registered: bool = True
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -60,16 +83,77 @@ def training_run(data: Path, params: Params, *, feature_builder_version: str) ->
     interrupted (Ctrl-C, or SIGTERM, which the CLI turns into an exit), MLflow ends
     the run as FAILED; nothing is registered until :func:`finish_training_run`.
     """
+    fingerprint = data_fingerprint(data)
     tags = {
         "git_commit": git_commit(),
-        "data_fingerprint": data_fingerprint(data),
+        "data_fingerprint": fingerprint,
         "data_dir": data_location(data),
         "feature_builder_version": feature_builder_version,
         "label": f"{params.label.definition}/{params.label.horizon_months}m",
+        IDENTITY_TAG: training_identity(fingerprint, params, code_fingerprint()),
     }
     with mlflow_run(params.tracking, run_name="train", tags=tags) as run:
         mlflow.log_params({k: str(v) for k, v in params.flat().items()})
         yield run
+
+
+def training_identity(fingerprint: str, params: Params, code: str) -> str:
+    """Return what makes two trainings the same: data fingerprint, every param, the code.
+
+    Seeds are params and LightGBM is deterministic with them, so equal identities
+    mean the same model; a rerun registers no second copy of it.
+    """
+    tree = {"data": fingerprint, "params": params.flat(), "code": code}
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def same_model_version(client, name: str, identity: str):
+    """Return the registered version trained on the same identity, or None."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    same = [v for v in versions if v.tags.get(IDENTITY_TAG) == identity]
+    return max(same, key=lambda v: int(v.version)) if same else None
+
+
+def log_cohort_datasets(cohorts, fingerprint: str, data: str) -> dict[str, Any]:
+    """Log the training and test cohorts as MLflow datasets (digest: the data fingerprint).
+
+    Only the datasets' identity, schema and size go to the store, not their rows.
+    """
+    datasets = {}
+    for part, frame, context in (
+        ("training", cohorts.train, "training"),
+        ("test", cohorts.test, "testing"),
+    ):
+        months = sorted(frame["as_of"].unique()) if len(frame) else []
+        span = f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}" if months else "empty"
+        with warnings.catch_warnings():
+            # MLflow hints that the integer label could hold no missing values (it
+            # cannot) and that a local folder could be two kinds of source.
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                frame,
+                source=data,
+                name=f"{part} cohort {span}",
+                digest=fingerprint[:DIGEST_LENGTH],
+                targets="label" if "label" in frame.columns else None,
+            )
+            mlflow.log_input(dataset, context=context)  # infers the schema: warns here
+        datasets[part] = dataset
+    return datasets
+
+
+def log_run_folder(out: Path, customer_level: bool) -> None:
+    """Log the run folder as the run's artifacts; customer-level files only when asked."""
+    for path in sorted(Path(out).iterdir()):
+        if path.name in CUSTOMER_LEVEL and not customer_level:
+            continue
+        if path.is_dir():
+            mlflow.log_artifacts(str(path), artifact_path=f"run/{path.name}")
+        else:
+            mlflow.log_artifact(str(path), artifact_path="run")
 
 
 def finish_training_run(
@@ -87,28 +171,80 @@ def finish_training_run(
         {f"fitted.{k}": str(v) for k, v in fitted.lightgbm_params.items()}
         | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
     )
-    mlflow.log_metrics(flat_metrics(evaluation.metrics))
+    tags = run.data.tags
+    datasets = log_cohort_datasets(cohorts, tags["data_fingerprint"], tags["data_dir"])
     _log_search_trials(fitted.search_trials)
-    mlflow.log_artifacts(str(out), artifact_path="run")
+    log_run_folder(out, params.tracking.log_customer_artifacts)
+    # The model is logged before the metrics: MLflow links every metric already in
+    # the run to a model logged into it (see log_model_metrics).
     info = log_run_model(outputs)
+    log_model_metrics(evaluation.metrics, info.model_id, datasets["test"])
     client = mlflow.MlflowClient()
     name = params.tracking.model_name
-    registered = mlflow.register_model(info.model_uri, name)
+    identity = tags[IDENTITY_TAG]
+    same = same_model_version(client, name, identity)
+    if same is not None:
+        return _unchanged(run, same, info.model_uri)
+    with without_mlflow_event_lines():
+        registered = mlflow.register_model(info.model_uri, name, tags={IDENTITY_TAG: identity})
     version = str(registered.version)
     try:
         promotion = _promotion(client, params, evaluation, cohorts, version, fitted)
         set_alias(client, name, version, promotion)
-        mlflow.set_tags(
-            {
-                "promotion": promotion.alias,
-                "promotion_reason": promotion.reason,
-                "model_version": version,
-            }
-        )
+        _tag_version(version, promotion)
     except BaseException:
         client.delete_model_version(name, version)
         raise
-    return TrackedRun(run.info.run_id, version, promotion, info.model_uri)
+    return TrackedRun(run.info.run_id, version, promotion, info.model_uri, registered=True)
+
+
+def log_model_metrics(metrics: dict[str, Any], model_id: str | None, test_dataset) -> None:
+    """Log every model's metrics on the test cohort; the registered model's linked to it."""
+    flat = flat_metrics(metrics)
+    own = {k: v for k, v in flat.items() if k.startswith(f"{REGISTERED_MODEL}.")}
+    mlflow.log_metrics(own, model_id=model_id, dataset=test_dataset)
+    # The client, not mlflow.log_metrics: the fluent call links every metric to the
+    # models logged in the run, which would file the rules' figures under LightGBM.
+    run_id = mlflow.active_run().info.run_id
+    stamp = int(time.time() * 1000)
+    others = [
+        Metric(
+            key,
+            value,
+            stamp,
+            0,
+            dataset_name=test_dataset.name,
+            dataset_digest=test_dataset.digest,
+            run_id=run_id,
+        )
+        for key, value in flat.items()
+        if key not in own
+    ]
+    mlflow.MlflowClient().log_batch(run_id, metrics=others)
+
+
+def _tag_version(version: str, promotion: Promotion) -> None:
+    mlflow.set_tags(
+        {
+            "promotion": promotion.alias,
+            "promotion_reason": promotion.reason,
+            "model_version": version,
+        }
+    )
+
+
+def _unchanged(run, same, model_uri: str) -> TrackedRun:
+    """Tag the run with the version that already holds its model; register nothing."""
+    aliases = sorted(same.aliases or [])
+    alias = aliases[0] if aliases else "no alias"
+    promotion = Promotion(
+        alias,
+        f"version {same.version} (run {same.run_id}) was trained on the same data "
+        "fingerprint, params and code: no new version registered",
+    )
+    _tag_version(str(same.version), promotion)
+    mlflow.set_tag("same_model_as_run", same.run_id)
+    return TrackedRun(run.info.run_id, str(same.version), promotion, model_uri, registered=False)
 
 
 def _log_search_trials(trials: list[dict]) -> None:
@@ -144,3 +280,9 @@ def _champion_on_cohort(current, cohort: pd.DataFrame, params: Params, rules) ->
 
 def _number(value: Any) -> float:
     return float("nan") if value is None else float(value)
+
+
+def log_report_again(report: Path, facts_file: Path) -> None:
+    """Replace the logged report and run facts with their final copies (version, alias)."""
+    mlflow.log_artifact(str(report), artifact_path="run")
+    mlflow.log_artifact(str(facts_file), artifact_path="run")

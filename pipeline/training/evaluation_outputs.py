@@ -20,6 +20,7 @@ from pipeline.training.report import render_report
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
+FACTS_FILE = "run_facts.json"
 CONTRIBUTION_SAMPLE = 5_000  # rows explained for the importance plot (exact SHAP is costly)
 
 
@@ -45,8 +46,13 @@ def write_evaluation(
     columns,
     params: Params,
     split_description: str,
+    facts: dict[str, str] | None = None,
 ) -> Path:
-    """Write metrics.json, test_scores.parquet, plots/*.png and report.html into a run folder."""
+    """Write metrics.json, test_scores.parquet, plots/*.png and report.html into a run folder.
+
+    ``facts`` (run id, model version, date, commit, ...) head the report; they are
+    kept in ``run_facts.json`` so `churn evaluate` writes them again.
+    """
     write_json(evaluation.metrics, run / METRICS_FILE)
     atomic_write_parquet(evaluation.comparison.scores, run / "test_scores.parquet")
     figures = build_figures(models, cohort, params.model.seed)
@@ -55,16 +61,16 @@ def write_evaluation(
         for name, model in models.items()
         if getattr(model, "calibration_report_", None)
     }
+    shown = {
+        **(facts or {}),
+        "features": str(len(columns)),
+        "label": f"{params.label.definition}, {params.label.horizon_months} months",
+    }
     html = render_report(
-        evaluation.comparison,
-        figures,
-        split_description,
-        {
-            "features": len(columns),
-            "label": f"{params.label.definition}, {params.label.horizon_months} months",
-        },
-        calibration=calibration,
+        evaluation.comparison, figures, split_description, shown, calibration=calibration
     )
+    if facts is not None:
+        write_json(shown, run / FACTS_FILE)
     _write_figures(figures, run / "plots")
     return atomic_write_text(html, run / REPORT_FILE)
 
@@ -75,3 +81,9 @@ def _write_figures(figures: dict, folder: Path) -> None:
         with atomic_path(folder / f"{name}.png") as temp:
             figure.savefig(temp, dpi=110, bbox_inches="tight")
         plt.close(figure)
+
+
+def read_facts(run: Path) -> dict[str, str] | None:
+    """Return the run facts a run folder's report was written with (None for older runs)."""
+    path = run / FACTS_FILE
+    return json.loads(path.read_text()) if path.exists() else None

@@ -19,14 +19,17 @@ import pandas as pd
 
 from features.builder.version import builder_version
 from models.drift import reference_profile
-from pipeline.core.atomic import atomic_path, atomic_write_parquet
+from pipeline.core.atomic import atomic_path, atomic_write_parquet, atomic_write_text
 from pipeline.core.params import Params
 from pipeline.training.evaluation_outputs import (
+    FACTS_FILE,
     METRICS_FILE,
     REPORT_FILE,
+    read_facts,
     write_evaluation,
     write_json,
 )
+from pipeline.training.report import restamp_run_facts
 
 TEST_COHORT = "test_cohort.parquet"
 MODELS_FILE = "models.joblib"
@@ -73,9 +76,13 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
 
 
 def write_training_outputs(
-    out: Path, fitted, cohorts, evaluation, columns, params: Params
+    out: Path, fitted, cohorts, evaluation, columns, params: Params, facts: dict | None = None
 ) -> TrainingOutputs:
-    """Write the run folder (all but the packaged model) and return its paths."""
+    """Write the run folder (all but the packaged model) and return its paths.
+
+    ``facts`` identify the run at the top of its report (:func:`restamp_report`
+    completes them once the model is registered).
+    """
     out.mkdir(parents=True, exist_ok=True)
     split = cohorts.split
     write_json(
@@ -89,7 +96,7 @@ def write_training_outputs(
         out / "split.json",
     )
     report = write_evaluation(
-        out, fitted.models, cohorts.test, evaluation, columns, params, split.describe()
+        out, fitted.models, cohorts.test, evaluation, columns, params, split.describe(), facts
     )
     atomic_write_parquet(cohorts.test, out / TEST_COHORT)
     with atomic_path(out / MODELS_FILE) as temp:
@@ -98,6 +105,14 @@ def write_training_outputs(
     example = cohorts.test.loc[:, list(columns)].head(5)
     model_folder = out / "model"
     return TrainingOutputs(out, out / METRICS_FILE, report, model_folder, meta, example, fitted)
+
+
+def restamp_report(outputs: TrainingOutputs, facts: dict[str, str]) -> Path:
+    """Rewrite the report's and run_facts.json's run facts (the version and alias, once known)."""
+    shown = {**(read_facts(outputs.folder) or {}), **facts}
+    write_json(shown, outputs.folder / FACTS_FILE)
+    html = restamp_run_facts(outputs.report.read_text(encoding="utf-8"), shown)
+    return atomic_write_text(html, outputs.report)
 
 
 @contextmanager

@@ -84,13 +84,29 @@ def calibration_figure(y: np.ndarray, scores: Scores, bins: int = 10) -> Figure:
     """Return reliability curves: observed churn rate per predicted-probability decile."""
     figure, axes = _figure("Calibration", "mean predicted probability", "observed churn rate")
     y = np.asarray(y)
+    curves = []
     for name, p in scores.items():
         if _has_both_classes(y):
             observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile")
             axes.plot(predicted, observed, marker="o", label=name)
-    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
+            curves += [predicted, observed]
+    # Churn probabilities crowd near zero: on a 0-1 square every curve would sit in
+    # the bottom-left corner, so the axes end just above the largest point plotted.
+    top = calibration_axis_limit(np.concatenate(curves)) if curves else 1.0
+    axes.plot([0, top], [0, top], linestyle=":", color="grey", label="perfect")
+    axes.set_xlim(0, top)
+    axes.set_ylim(0, top)
     axes.legend(loc="upper left")
     return figure
+
+
+def calibration_axis_limit(points: np.ndarray, margin: float = 1.1) -> float:
+    """Return the upper end of both calibration axes: the largest point plus 10%, at most 1."""
+    finite = np.asarray(points, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0 or finite.max() <= 0:
+        return 1.0
+    return float(min(1.0, finite.max() * margin))
 
 
 def mean_abs_contributions(contributions: pd.DataFrame) -> pd.Series:

@@ -32,6 +32,26 @@ LABELS = {
     "assets_at_risk_recall": "Churned assets on the monthly call list",
     "assets_at_risk_recall_at_rule_volume": "Churned assets reached flagging as many as the rules",
 }
+COLUMN_LABELS = {
+    "rows": "Customer-months",
+    "customers": "Customers",
+    "churners": "Churners",
+    "churned_assets": "Churned assets",
+    "flagged": "Alerts raised",
+    "precision": "Precision",
+    "recall": "Churners reached (recall)",
+    "as_of": "Test month",
+    "value_tier": "Value tier",
+    "method": "Method",
+    "log_loss_before": "Log loss before calibration",
+    "log_loss_after": "Log loss after calibration",
+    "brier_before": "Brier score before calibration",
+    "brier_after": "Brier score after calibration",
+    "churn_rate": "Churn rate",
+}
+"""Words for the table columns that are not metrics (metrics are worded by LABELS)."""
+RUN_FACTS_START = "<!-- run facts -->"
+RUN_FACTS_END = "<!-- /run facts -->"
 GROUP_COLUMNS = [
     "rows",
     "churners",
@@ -69,6 +89,11 @@ def _metric_label(metric: str) -> str:
     if metric.startswith("lift_at_"):
         return f"Lift in each month's top {metric[len('lift_at_') : -len('pct')]}%"
     return LABELS.get(metric, metric.replace("_", " "))
+
+
+def column_label(column: str) -> str:
+    """Return a table column's header in words: a metric's label, else its plain name."""
+    return COLUMN_LABELS.get(column) or _metric_label(column)
 
 
 def _fmt(value: Any, metric: str = "") -> str:
@@ -119,7 +144,8 @@ def headline(comparison: Comparison, model: str | None = None) -> tuple[bool, st
 
 
 def _table(frame: pd.DataFrame, index_label: str = "") -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in [index_label, *frame.columns])
+    headers = [index_label, *(column_label(str(c)) for c in frame.columns)]
+    head = "".join(f"<th>{escape(header)}</th>" for header in headers)
     body = "".join(
         "<tr><td>"
         + escape(_fmt(index))
@@ -139,14 +165,14 @@ def _metric_table(comparison: Comparison) -> str:
         },
         index=[_metric_label(metric) for metric in comparison.metrics.columns],
     )
-    return _table(shown, "metric")
+    return _table(shown, "Metric")
 
 
 def _group_tables(table: pd.DataFrame, column: str) -> str:
     parts = []
     for name, part in table.groupby("model", sort=False):
         shown = part.set_index(column)[GROUP_COLUMNS]
-        parts.append(f"<h3>{escape(str(name))}</h3>" + _table(shown, column.replace("_", " ")))
+        parts.append(f"<h3>{escape(str(name))}</h3>" + _table(shown, column_label(column)))
     return "".join(parts)
 
 
@@ -159,7 +185,7 @@ def _overlap_tables(comparison: Comparison) -> str:
         only_rules = len(comparison.caught_only_by_rules[name])
         parts.append(
             f"<h3>{escape(name)}: rule alerts vs the top {comparison.call_list_capacity:,} a month"
-            f"</h3>{_table(table, 'group')}<p>Churners caught only by the model: {only_model:,}; "
+            f"</h3>{_table(table, 'Group')}<p>Churners caught only by the model: {only_model:,}; "
             f"only by the rules: {only_rules:,}.</p>"
         )
     return "".join(parts)
@@ -169,7 +195,7 @@ def _calibration_table(calibration: Mapping[str, Mapping[str, Any]]) -> str:
     rows = {name: dict(report) for name, report in calibration.items() if report}
     if not rows:
         return "<p>No calibration was fitted.</p>"
-    return _table(pd.DataFrame(rows).T, "model")
+    return _table(pd.DataFrame(rows).T, "Model")
 
 
 def figure_png_base64(figure: Figure) -> str:
@@ -207,15 +233,15 @@ def render_report(
     """
     extra = dict(extra or {})
     calibration = calibration or extra.pop("calibration", None)
-    facts = pd.DataFrame({"value": {str(k): str(v) for k, v in extra.items()}})
+    summary = _summary(comparison)
     sections = [
-        *_summary(comparison),
+        summary[0],
+        run_facts_html(extra),
+        *summary[1:],
         *_details(comparison, figures, calibration or {}),
         "<h2>Out-of-time split</h2>",
         f"<pre>{escape(split_description)}</pre>",
     ]
-    if len(facts):
-        sections += ["<h2>Run</h2>", _table(facts, "")]
     body = "\n".join(sections)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -263,3 +289,29 @@ def _details(
         "<h2>Calibration on the validation months</h2>",
         _calibration_table(calibration),
     ]
+
+
+def run_facts_html(facts: Mapping[str, Any]) -> str:
+    """Return the "what this report is" table (run id, model version, alias, date, commit).
+
+    It sits between two comment markers so :func:`restamp_run_facts` can replace it
+    once the registry has given the model its version and alias.
+    """
+    rows = "".join(
+        f"<tr><th>{escape(str(key))}</th><td>{escape(str(value))}</td></tr>"
+        for key, value in facts.items()
+    )
+    table = f"<table class='facts'><tbody>{rows}</tbody></table>" if rows else ""
+    return f"{RUN_FACTS_START}{table}{RUN_FACTS_END}"
+
+
+def restamp_run_facts(html: str, facts: Mapping[str, Any]) -> str:
+    """Return the report with its run-facts table replaced by one built from ``facts``.
+
+    Raises:
+        ValueError: the page has no run-facts table (not a report of this module).
+    """
+    start, end = html.find(RUN_FACTS_START), html.find(RUN_FACTS_END)
+    if start < 0 or end < start:
+        raise ValueError("the page holds no run-facts table")
+    return html[:start] + run_facts_html(facts) + html[end + len(RUN_FACTS_END) :]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -43,11 +45,21 @@ def _outputs(notebook) -> str:
     )
 
 
-def test_demo_data_notebook_shows_hit_rates_by_cause(demo_data, tmp_path):
-    notebook = _execute(
-        "01_demo_data_and_indicators.ipynb", {"CHURN_DATA": str(demo_data)}, tmp_path
+def test_demo_data_notebook_shows_hit_rates_by_cause_through_jupyter_nbconvert(demo_data, tmp_path):
+    # The way a user runs a notebook from the shell, with the dev extra's nbconvert.
+    jupyter = Path(sys.executable).with_name("jupyter")
+    name = "01_demo_data_and_indicators.ipynb"
+    result = subprocess.run(
+        [str(jupyter), "nbconvert", "--to", "notebook", "--execute", str(NOTEBOOKS / name)]
+        + ["--output-dir", str(tmp_path), "--ExecutePreprocessor.timeout=600"],
+        cwd=tmp_path,
+        env={**os.environ, "CHURN_DATA": str(demo_data)},
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
-    text = _outputs(notebook)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = _outputs(nbformat.read(tmp_path / name, as_version=4))
     assert "(stayed)" in text
     assert "warn_outflow" in text and "relocation" in text
 

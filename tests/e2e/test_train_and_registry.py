@@ -105,23 +105,83 @@ def test_run_records_params_data_fingerprint_commit_and_model(trained, mlflow_se
     assert run.data.tags["git_commit"]
     assert run.data.metrics["lightgbm.pr_auc"] > 0
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
-    assert {"run/metrics.json", "run/report.html"} <= artifacts
+    assert {"run/metrics.json", "run/report.html", "run/run_facts.json"} <= artifacts
+    # Customer-level files stay in the run folder, out of the tracking store.
+    assert not {"run/test_cohort.parquet", "run/test_scores.parquet"} & artifacts
+    assert not any(path.startswith("run/rejected") for path in artifacts)
 
 
-def test_retraining_the_same_model_does_not_take_the_champion(
+def test_the_experiment_opens_in_the_model_training_view(trained, mlflow_server):
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    experiment = client.get_experiment_by_name("e2e")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_the_cohorts_are_logged_as_datasets_and_metrics_filed_by_model(trained, mlflow_server):
+    out, _ = trained
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    version = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    run = client.get_run(version.run_id)
+    fingerprint = run.data.tags["data_fingerprint"]
+    inputs = {
+        next(tag.value for tag in d.tags if tag.key == "mlflow.data.context"): d.dataset
+        for d in run.inputs.dataset_inputs
+    }
+    assert set(inputs) == {"training", "testing"}
+    assert all(d.digest == fingerprint[:32] for d in inputs.values())
+    rows = json.loads(inputs["testing"].profile)["num_rows"]
+    assert rows == json.loads((out / "metrics.json").read_text())["cohort"]["rows"]
+    # The run spans the training: it starts before the fit, not when it is logged.
+    assert (run.info.end_time - run.info.start_time) / 1000 > 1.0
+    mlflow.set_tracking_uri(mlflow_server)
+    (model,) = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+        output_format="list",
+    )
+    assert {metric.key.split(".")[0] for metric in model.metrics} == {"lightgbm"}
+    assert {"rules.pr_auc", "logistic.pr_auc", "lightgbm.pr_auc"} <= set(run.data.metrics)
+
+
+def test_the_report_says_which_run_version_alias_date_and_commit_it_is(trained, mlflow_server):
+    out, _ = trained
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    version = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    run = client.get_run(version.run_id)
+    html = (out / "report.html").read_text()
+    assert run.info.run_id in html
+    assert f"{MODEL_NAME} version {version.version}" in html
+    assert "champion: beats the rules" in html
+    assert run.data.tags["git_commit"] in html
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", html)
+    assert "not registered yet" not in html
+    logged = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="run/report.html", tracking_uri=mlflow_server
+        )
+    ).read_text()
+    assert logged == html  # the store holds the final report, not the one before registration
+
+
+def test_retraining_on_the_same_data_params_and_code_registers_no_new_version(
     trained, demo_data, mlflow_server, tmp_path
 ):
     first, _ = trained
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    before = client.search_model_versions(f"name = '{MODEL_NAME}'")
     result = _train(demo_data, tmp_path / "second", mlflow_server)
-    assert "challenger (does not beat the champion on pr_auc" in result.output
+    assert "no new model version: version 1 (run " in result.output
+    assert client.search_model_versions(f"name = '{MODEL_NAME}'") == before
     # Same inputs and seeds: the same model and the same scores.
     a = pd.read_parquet(first / "test_scores.parquet")
     b = pd.read_parquet(tmp_path / "second" / "test_scores.parquet")
     pd.testing.assert_frame_equal(a, b)
-    mlflow.set_tracking_uri(mlflow_server)
-    client = mlflow.MlflowClient()
-    challenger = client.get_model_version_by_alias(MODEL_NAME, "challenger")
-    assert "does not beat the champion" in challenger.tags["promotion_reason"]
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("e2e").experiment_id],
+        filter_string="tags.same_model_as_run != ''",
+    )
+    assert run.data.tags["model_version"] == "1"
+    assert run.data.tags["same_model_as_run"] == before[0].run_id
 
 
 def test_evaluate_recomputes_the_same_metrics(trained):

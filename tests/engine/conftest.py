@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test on a LocalCluster as slow: it starts a scheduler and two workers."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents and "client" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from scoring_fixtures import SCORED_AS_OF, churn_score
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.core.params import TrackingParams
+from pipeline.tracking.mlflow_store import use_experiment
 from pipeline.tracking.registry import load_packaged_model, log_model
 
 pytestmark = pytest.mark.slow
@@ -27,8 +29,7 @@ def registry(model_folder, demo_matrix, tmp_path_factory) -> str:
     """A sqlite tracking store whose ``churn-pyfunc`` champion is the test model."""
     tracking = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
     packaged = load_packaged_model(str(model_folder))
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_experiment("pyfunc")
+    use_experiment(TrackingParams(uri=tracking, experiment="pyfunc"))
     columns = packaged.meta["feature_columns"]
     with mlflow.start_run():
         info = log_model(

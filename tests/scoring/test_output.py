@@ -10,14 +10,15 @@ from pipeline.scoring.output import compact_schema, scores_schema, scores_writer
 SCHEMA = scores_schema(3)
 
 
-def chunk(ids: list[str]) -> pa.Table:
+def chunk(ids: list[str], ranks: list[int] | None = None, **numbers) -> pa.Table:
     """Scored rows with every column filled (reasons 2 and 3 empty)."""
     n = len(ids)
     values = {
         "customer_id": ids,
         "as_of": [dt.datetime(2024, 6, 30)] * n,
         "churn_probability": [0.5] * n,
-        "rank": list(range(1, n + 1)),
+        "rank": ranks or list(range(1, n + 1)),
+        **numbers,
         "reason_1": ["funds out in 6 months = 64% of assets"] * n,
         "reason_2": [None] * n,
         "reason_3": [None] * n,
@@ -43,7 +44,7 @@ def test_chunks_are_appended_and_the_csv_says_the_same_rows(tmp_path):
     out, csv = tmp_path / "scores.parquet", tmp_path / "scores.csv"
     with scores_writer(out, csv, None, SCHEMA) as writer:
         writer.write(chunk(["C1", "C2"]))
-        writer.write(chunk(["C3"]))
+        writer.write(chunk(["C3"], ranks=[3]))
     table = pq.read_table(out)
     assert table.schema.equals(SCHEMA)
     assert table.column("customer_id").to_pylist() == ["C1", "C2", "C3"]
@@ -89,3 +90,21 @@ def test_the_compact_schema_carries_what_monitoring_reads():
         "total_assets",
         "value_tier",
     ]
+
+
+def test_the_csv_export_is_in_rank_order_and_rounded_for_people(tmp_path):
+    out, csv = tmp_path / "scores.parquet", tmp_path / "scores.csv"
+    with scores_writer(out, csv, None, SCHEMA) as writer:
+        # Partitions arrive in customer order; ranks run across them.
+        writer.write(chunk(["C1", "C2"], ranks=[3, 1], churn_probability=[0.012345678, 0.87654321]))
+        writer.write(chunk(["C3"], ranks=[2], churn_probability=[0.5], value_at_risk=[1234.5678]))
+    assert pq.read_table(out).column("customer_id").to_pylist() == ["C1", "C2", "C3"]
+    text = csv.read_text().splitlines()
+    exported = pd.read_csv(csv, dtype={"customer_id": str})
+    assert exported["customer_id"].tolist() == ["C2", "C3", "C1"]
+    assert exported["rank"].tolist() == [1, 2, 3]
+    assert exported["churn_probability"].tolist() == [0.8765, 0.5, 0.0123]
+    assert exported["value_at_risk"].tolist() == [1.0, 1234.57, 1.0]
+    assert "0.012345678" not in "".join(text) and "1234.5678" not in "".join(text)
+    # The Parquet file keeps full precision.
+    assert pq.read_table(out).column("churn_probability").to_pylist()[0] == 0.012345678

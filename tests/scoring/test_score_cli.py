@@ -16,9 +16,11 @@ from models.rules import RULE_FLAGS
 from pipeline.cli import app
 from pipeline.cohorts.labels import population
 from pipeline.core.contract import CLOSE_REASONS
+from pipeline.core.params import TrackingParams
 from pipeline.scoring.bands import top_count
 from pipeline.scoring.output import scores_schema
 from pipeline.scoring.playbook import load_playbook
+from pipeline.tracking.mlflow_store import use_experiment
 from pipeline.tracking.registry import load_packaged_model
 
 pytestmark = pytest.mark.slow
@@ -78,12 +80,18 @@ def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(score
     assert scores["rule_level"].isin(["none", "yellow", "red"]).all()
 
 
-def test_the_csv_export_holds_the_same_rows(scored):
+def test_the_csv_export_holds_the_same_rows_in_rank_order_rounded(scored):
     out, _, scores = scored
     exported = pd.read_csv(out.with_suffix(".csv"), dtype={"customer_id": str})
-    assert exported["customer_id"].tolist() == scores["customer_id"].tolist()
-    np.testing.assert_allclose(exported["churn_probability"], scores["churn_probability"])
-    assert exported["likely_cause"].tolist() == scores["likely_cause"].tolist()
+    ranked = scores.sort_values("rank").reset_index(drop=True)
+    assert exported["rank"].tolist() == list(range(1, len(scores) + 1))
+    assert exported["customer_id"].tolist() == ranked["customer_id"].tolist()
+    np.testing.assert_allclose(
+        exported["churn_probability"], ranked["churn_probability"], rtol=0, atol=5e-5
+    )
+    assert (exported["churn_probability"] == exported["churn_probability"].round(4)).all()
+    assert (exported["value_at_risk"].dropna() == exported["value_at_risk"].dropna().round(2)).all()
+    assert exported["likely_cause"].tolist() == ranked["likely_cause"].tolist()
 
 
 def test_the_summary_and_the_mlflow_run_report_the_same_counts(scored, tracking):
@@ -222,8 +230,9 @@ def test_the_default_model_is_the_registry_champion(demo_data, model_folder, dem
 
     tracking = f"sqlite:///{tmp_path / 'registry.db'}"
     packaged = load_packaged_model(str(model_folder))
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_experiment("registration")
+    use_experiment(
+        TrackingParams(uri=tracking, experiment="registration")
+    )  # artifacts beside the db
     with mlflow.start_run():
         example = feature_frame(demo_matrix.head(5), packaged.meta["feature_columns"])
         info = log_model(packaged.booster, packaged.calibrator, packaged.meta, example, "churny")

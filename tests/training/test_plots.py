@@ -4,6 +4,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from pipeline.training.plots import (
+    calibration_axis_limit,
     calibration_figure,
     cumulative_gain,
     cumulative_gain_figure,
@@ -68,3 +69,21 @@ def test_evaluation_figures_names():
         "importance",
     ]
     assert "importance" not in evaluation_figures(Y, SCORES)
+
+
+def test_the_calibration_plot_is_scaled_to_the_predicted_probabilities():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.0, 0.2, 2000)  # churn probabilities crowd near zero
+    y = (rng.random(2000) < p).astype(int)
+    (axes,) = calibration_figure(y, {"lightgbm": p}).axes
+    top = axes.get_xlim()[1]
+    assert axes.get_ylim() == axes.get_xlim()
+    assert 0.15 < top < 0.3  # not the whole 0-1 square
+    points = np.concatenate([line.get_xydata()[:, 0] for line in axes.get_lines()])
+    assert points.max() <= top
+
+
+def test_calibration_axis_limit_by_hand():
+    assert calibration_axis_limit(np.array([0.1, 0.2, np.nan])) == pytest.approx(0.22)
+    assert calibration_axis_limit(np.array([0.95])) == 1.0
+    assert calibration_axis_limit(np.array([])) == 1.0

@@ -8,7 +8,7 @@ import pytest
 from models.evaluation import compare_models
 from pipeline.core.params import EvaluationParams
 from pipeline.training.plots import evaluation_figures
-from pipeline.training.report import headline, render_report
+from pipeline.training.report import headline, render_report, restamp_run_facts
 
 
 class ColumnModel:
@@ -93,7 +93,7 @@ def test_report_shows_headline_tables_split_and_run(page):
     result, html = page
     _, text = headline(result)
     assert text.replace("'", "&#x27;") in html
-    assert "<th>metric</th><th>lightgbm</th><th>rules</th>" in html
+    assert "<th>Metric</th><th>lightgbm</th><th>rules</th>" in html
     assert "PR-AUC (average precision)" in html
     assert "Per test month" in html and "2024-02-29" in html
     assert "Per value tier" in html and "affluent" in html
@@ -127,3 +127,25 @@ def test_calibration_can_come_inside_extra():
     report = {"lightgbm": {"method": "sigmoid", "brier_before": 0.2, "brier_after": 0.123}}
     html = render_report(result, {}, "split", {"calibration": report, "run": "r1"})
     assert "sigmoid" in html and "0.123" in html and "r1" in html
+
+
+def test_every_table_column_is_labelled_in_words(page):
+    _, html = page
+    headers = re.findall(r"<th>([^<]*)</th>", html)
+    assert "Churners on the monthly call list (recall at K)" in headers
+    assert "Test month" in headers and "Value tier" in headers
+    assert "Brier score after calibration" in headers
+    raw = [h for h in headers if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", h)]
+    assert raw == []  # no metrics.json key (recall_at_k, assets_at_risk_recall) as a header
+
+
+def test_the_run_facts_head_the_report_and_are_restamped_with_the_version():
+    result = comparison(good_model=True)
+    facts = {"MLflow run": "run-1", "model version": "not registered yet", "git commit": "abc"}
+    html = render_report(result, {}, "split", facts)
+    assert html.index("run-1") < html.index("Metrics, side by side")
+    final = restamp_run_facts(html, facts | {"model version": "m version 7", "alias": "champion"})
+    assert "m version 7" in final and "champion" in final and "not registered yet" not in final
+    assert final.replace("m version 7", "").count("run-1") == 1
+    with pytest.raises(ValueError, match="no run-facts table"):
+        restamp_run_facts("<html></html>", facts)
