@@ -298,7 +298,9 @@ def evaluate(data: DataSet, customers: int) -> dict:
     test = cohorts.test
     test_months = sorted(pd.DatetimeIndex(test["as_of"].unique()))
     models = dict(fitted.models)
-    models["btyd"] = Precomputed(btyd_scores(tables, test_months, params.label.horizon_months))
+    models["btyd_lifetimes"] = Precomputed(
+        btyd_scores(tables, test_months, params.label.horizon_months)
+    )
     models["reference"] = Precomputed(reference_scores(tables, test_months, params))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

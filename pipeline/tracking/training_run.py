@@ -87,6 +87,7 @@ def finish_training_run(
         {f"fitted.{k}": str(v) for k, v in fitted.lightgbm_params.items()}
         | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
     )
+    mlflow.log_params(fitted.baseline_params())
     mlflow.log_metrics(flat_metrics(evaluation.metrics))
     _log_search_trials(fitted.search_trials)
     mlflow.log_artifacts(str(out), artifact_path="run")

@@ -34,7 +34,7 @@ def test_churn_run_goes_end_to_end_on_generated_demo_data(tmp_path):
     assert (tmp_path / "data" / "demo" / "customers.parquet").exists()
     assert (tmp_path / "mlflow.db").exists()
     metrics = json.loads((tmp_path / "runs" / "latest" / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lightgbm", "rules", "logistic"}
+    assert set(metrics["models"]) == {"lightgbm", "rules", "logistic", "btyd"}
 
     again = _churn(
         "run", "--set", "data.demo.customers=2500", "--set", "data.demo.months=28", cwd=tmp_path
