@@ -17,8 +17,9 @@ import pandas as pd
 
 from pipeline.cohorts.labels import make_labels
 from pipeline.cohorts.matrix import feature_partitions, gather_frames, warn_missing_inputs_once
-from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of, snapshot_months
-from pipeline.cohorts.split import Split, out_of_time_split
+from pipeline.cohorts.short_history import training_calendar
+from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of
+from pipeline.cohorts.split import Split
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
@@ -98,8 +99,7 @@ def partitioned_cohorts(
         partitioned: the validated tables, partitioned by customer.
         params: the run's params (``snapshots``, ``label``, ``split``, ``features``, ``rules``).
     """
-    months = snapshot_months(data_span_of(executor, partitioned), params.snapshots, params.label)
-    split = out_of_time_split(months, params.split, params.label.horizon_months)
+    _, split = training_calendar(data_span_of(executor, partitioned), params)
     used = sorted(set(split.train) | set(split.validation) | set(split.test))
     warn_missing_inputs_once(executor, partitioned)
     features = feature_partitions(executor, partitioned, used, params)

@@ -15,7 +15,12 @@ import pandas as pd
 
 from pipeline.core.calendar import add_months, month_end_of_index, month_index, month_param
 from pipeline.core.contract import ACTIVITY_TABLES, SCHEMAS, Tables
-from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
+from pipeline.core.errors import (
+    ChurnError,
+    IncompleteLabelWindowError,
+    ParamsError,
+    TooFewMonthsError,
+)
 from pipeline.core.params import LabelParams, SnapshotParams
 
 
@@ -83,7 +88,7 @@ def snapshot_months(
 
     Raises:
         IncompleteLabelWindowError: ``last_as_of`` has a label window past observation_end.
-        ChurnError: the range is empty.
+        TooFewMonthsError: the range is empty.
         ParamsError: a configured month is not a month.
     """
     span = tables if isinstance(tables, DataSpan) else data_span(tables)
@@ -108,7 +113,7 @@ def snapshot_months(
                 f"complete window is {complete.date()}"
             )
     if first > last:
-        raise ChurnError(
+        raise TooFewMonthsError(
             f"no snapshot months: the first as-of {first.date()} is after the last "
             f"{last.date()} (min_history_months={snapshots.min_history_months}, "
             f"horizon_months={label.horizon_months}, observation_end "

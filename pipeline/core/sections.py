@@ -167,6 +167,7 @@ class SplitParams(Section):
     validation_months: int = Field(3, ge=1)
     test_end: str | None = None
     purge_months: int | None = Field(None, ge=0)
+    short_history_fallback: bool = True
 
 
 class EvaluationParams(Section):
