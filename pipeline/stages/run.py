@@ -34,7 +34,13 @@ def run_stage(data: Path | None, out: Path, params: Params) -> dict:
         demo = params.data.demo
         console.print(f"[bold]1/4 generate[/bold]: no input tables in {folder}; writing demo data")
         generate_stage(
-            folder, customers=demo.customers, months=demo.months, seed=demo.seed, start=demo.start
+            folder,
+            customers=demo.customers,
+            months=demo.months,
+            seed=demo.seed,
+            start=demo.start,
+            bear_spell_months=demo.bear_spell_months,
+            silent_leaver_share=demo.silent_leaver_share,
         )
     console.print(f"[bold]2/4 validate[/bold] {folder}")
     loaded = load_tables(folder, params, rejected_dir=Path(out) / "rejected")
