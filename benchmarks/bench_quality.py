@@ -280,10 +280,10 @@ def reference_scores(tables, test_months, params: Params) -> pd.Series:
     return pd.Series(p, index=pd.MultiIndex.from_arrays([test["customer_id"], test["as_of"]]))
 
 
-def evaluate(data: DataSet, customers: int) -> dict:
-    """Train and compare the five models on one data set; return its metrics and timing."""
+def evaluate(data: DataSet, customers: int, extra: list[str] | None = None) -> dict:
+    """Train and compare the models on one data set; return its metrics and timing."""
     started = time.perf_counter()
-    params = load_params(None, data.overrides)
+    params = load_params(None, [*data.overrides, *(extra or [])])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tables = tables_from_frames(data.frames(customers), params).tables
@@ -315,7 +315,7 @@ def evaluate(data: DataSet, customers: int) -> dict:
     table = comparison.metrics[[*METRICS, "precision_at_k"]].astype("float64")
     return {
         "data": data.name,
-        "overrides": data.overrides,
+        "overrides": [*data.overrides, *(extra or [])],
         "accounts": len(tables.customers),
         "test_as_of": [m.date().isoformat() for m in test_months],
         "test_rows": comparison.rows,
@@ -350,11 +350,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=6000, help="demo accounts per book")
     parser.add_argument("--only", nargs="*", help="data set names (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], help="params override for every set"
+    )
     args = parser.parse_args()
     chosen = [d for d in DATASETS if not args.only or d.name in args.only]
     results = []
     for data in chosen:
-        result = evaluate(data, args.customers)
+        result = evaluate(data, args.customers, args.sets)
         print(render(result), "\n", flush=True)
         results.append(result)
     if args.json:

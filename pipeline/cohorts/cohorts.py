@@ -33,12 +33,29 @@ PART_NAMES = {"train": "training", "validation": "validation", "test": "test"}
 
 @dataclass(frozen=True)
 class Cohorts:
-    """Feature rows with labels for the three out-of-time parts."""
+    """Feature rows with labels for the three out-of-time parts.
+
+    ``matured_gap`` holds the rows of the purge gap between training and validation
+    (built only when the model is refitted on every matured month), else None.
+    """
 
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
     split: Split
+    matured_gap: pd.DataFrame | None = None
+
+    def refit_rows(self) -> pd.DataFrame:
+        """Return the rows of every matured month (training, first gap, validation), by month.
+
+        Raises:
+            ChurnError: the gap's rows were not built (``model.refit`` off, or sampled).
+        """
+        if self.matured_gap is None:
+            raise ChurnError("the cohorts hold no purge-gap rows: build them with model.refit")
+        parts = [self.train, self.matured_gap, self.validation]
+        frame = pd.concat([part for part in parts if len(part)], ignore_index=True)
+        return frame.sort_values(["as_of", "customer_id"], kind="stable", ignore_index=True)
 
 
 @dataclass
@@ -51,6 +68,7 @@ class PartitionedCohorts:
         rows: part name (train, validation, test) -> number of rows.
         split: the out-of-time split.
         unlabelled_ok: whether feature rows without a label are left out (asset_drain).
+        with_gap: whether the first purge gap's months were built too (for the refit).
     """
 
     features: list
@@ -58,6 +76,7 @@ class PartitionedCohorts:
     rows: dict[str, int]
     split: Split
     unlabelled_ok: bool = False
+    with_gap: bool = False
     labelled: list | None = field(default=None, repr=False)
 
     @property
@@ -101,6 +120,8 @@ def partitioned_cohorts(
     """
     _, split = training_calendar(data_span_of(executor, partitioned), params)
     used = sorted(set(split.train) | set(split.validation) | set(split.test))
+    if params.model.refit:
+        used = sorted(set(used) | set(split.matured_gap))
     warn_missing_inputs_once(executor, partitioned)
     features = feature_partitions(executor, partitioned, used, params)
     labels = [executor.submit(_labels, part, used, params.label) for part in partitioned.parts]
@@ -111,7 +132,9 @@ def partitioned_cohorts(
         for name in PARTS
     }
     unlabelled_ok = params.label.definition == "asset_drain"
-    return PartitionedCohorts(features, labels, rows, split, unlabelled_ok)
+    return PartitionedCohorts(
+        features, labels, rows, split, unlabelled_ok, with_gap=params.model.refit
+    )
 
 
 def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
@@ -128,7 +151,7 @@ def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
             f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
             "at T or T+H have no asset_drain label and are left out of training"
         )
-    return split_cohorts(frame, cohorts.split)
+    return split_cohorts(frame, cohorts.split, with_gap=cohorts.with_gap)
 
 
 def sampled_cohorts(
@@ -154,15 +177,16 @@ def sampled_cohorts(
     return Cohorts(frames["train"], frames["validation"], frames["test"], split=cohorts.split)
 
 
-def split_cohorts(frame: pd.DataFrame, split: Split) -> Cohorts:
-    """Cut a labelled matrix into the split's parts.
+def split_cohorts(frame: pd.DataFrame, split: Split, *, with_gap: bool = False) -> Cohorts:
+    """Cut a labelled matrix into the split's parts (and the first purge gap, ``with_gap``).
 
     Raises:
         ChurnError: a part holds a single class.
     """
     frames = {name: _months_of(frame, getattr(split, name)) for name in PARTS}
     _check_both_classes(frames)
-    return Cohorts(frames["train"], frames["validation"], frames["test"], split=split)
+    gap = _months_of(frame, split.matured_gap) if with_gap else None
+    return Cohorts(frames["train"], frames["validation"], frames["test"], split, gap)
 
 
 def labelled_matrix(

@@ -35,6 +35,26 @@ class Split:
     after_test: list[pd.Timestamp] = field(default_factory=list)
     fallback: str = ""
 
+    @property
+    def matured_gap(self) -> list[pd.Timestamp]:
+        """Return the purged months between training and validation.
+
+        Their labels ended before the validation months began, so they are left out only
+        to keep early stopping and calibration honest; the refit may use them.
+        """
+        return [month for month in self.purged if month < self.validation[0]]
+
+    @property
+    def refit(self) -> list[pd.Timestamp]:
+        """Return every as-of month whose label window has ended by the first test as-of.
+
+        Training, the first purge gap and validation: a month T kept before the test
+        months satisfies ``T + purge < first test month``, so its label window (T, T+H]
+        ends on the first test as-of at the latest (purge H - 1) and none reaches into
+        the test months' labels.
+        """
+        return sorted([*self.train, *self.matured_gap, *self.validation])
+
     def part_of(self, as_of: pd.Series) -> pd.Series:
         """Return "train", "validation", "test" or "unused" for each as-of date."""
         parts = {month: "train" for month in self.train}
@@ -44,7 +64,7 @@ class Split:
 
     def describe(self) -> str:
         """Return a few printable lines: each part's months and the purge gaps."""
-        first_gap = [month for month in self.purged if month < self.validation[0]]
+        first_gap = self.matured_gap
         second_gap = [month for month in self.purged if month > self.validation[-1]]
         lines = [
             f"out-of-time split (purge gap {self.purge_months} months between parts):",

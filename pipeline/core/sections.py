@@ -155,6 +155,8 @@ class ModelParams(Section):
 
     seed: int = 7
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
+    refit: bool = True
+    refit_tree_scale: float = Field(1.0, gt=0)
     lightgbm: LightGBMParams = LightGBMParams()
     search: SearchParams = SearchParams()
     logistic: LogisticParams = LogisticParams()

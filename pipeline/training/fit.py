@@ -120,6 +120,11 @@ def train_models(
         train, train["label"], eval_set=(valid, valid["label"])
     )
     btyd = fit_btyd(train, valid, params)
+    if params.model.refit:
+        console.print(
+            "model.refit: LightGBM trained on the cluster keeps its training-month fit "
+            "(the refit on every matured month runs on gathered cohorts only)"
+        )
     console.print(
         f"fitted LightGBM on {distributed.rows['train']:,} training rows where they live "
         f"(stopped at {lightgbm.best_iteration_} trees); rules, logistic and BG/NBD on "
@@ -169,6 +174,8 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
     lightgbm = ChurnLightGBM.from_params(model_params, columns).fit(
         train, train["label"], eval_set=validation
     )
+    if params.model.refit:
+        lightgbm = refit_on_matured(lightgbm, cohorts, params.model.refit_tree_scale, console)
     logistic = ChurnLogistic.from_params(model_params, columns).fit(
         train, train["label"], eval_set=validation
     )
@@ -182,6 +189,26 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
         search_trials=trials,
         lightgbm_params=model_params.lightgbm.model_dump(),
     )
+
+
+def refit_on_matured(
+    selected: ChurnLightGBM, cohorts: Cohorts, tree_scale: float, console
+) -> ChurnLightGBM:
+    """Refit LightGBM on every matured month with the tree count early stopping chose.
+
+    The selection fit stopped and calibrated on the validation months; the refit
+    learns from them too, and from the purge gap before them (Split.refit), with
+    ``round(best_iteration * tree_scale)`` trees, and keeps the selection's calibrator.
+    """
+    rows = cohorts.refit_rows()
+    trees = max(1, round(selected.best_iteration_ * tree_scale))
+    refit = selected.refitted(rows, rows["label"], n_estimators=trees)
+    months = cohorts.split.refit
+    console.print(
+        f"refitted LightGBM on every matured month: {months[0].date()} .. {months[-1].date()} "
+        f"({len(months)} months, {len(rows):,} rows), {trees} trees"
+    )
+    return refit
 
 
 def fit_btyd(train: pd.DataFrame, valid: pd.DataFrame, params: Params) -> ChurnBTYD:
