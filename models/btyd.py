@@ -47,7 +47,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from models.calibration import Calibrator, calibration_report, fit_calibrator
+from models.calibration import validation_calibration
 from models.estimator import (
     BinaryChurnTags,
     InputError,
@@ -232,14 +232,9 @@ class ChurnBTYD(BinaryChurnTags, ClassifierMixin, BaseEstimator):
         self.params_ = fit_bgnbd(*btyd_summary(X))
         self.feature_columns_ = list(BTYD_COLUMNS)
         self.n_features_in_ = len(BTYD_COLUMNS)
-        self.calibrator_ = Calibrator("none")
-        self.calibration_report_ = None
-        if eval_set is not None:
-            X_valid = as_frame(eval_set[0], BTYD_COLUMNS, type(self).__name__)
-            y_val = binary_target(eval_set[1], len(X_valid), "validation months", self.classes_)[1]
-            raw_valid = self.predict_raw(X_valid)
-            self.calibrator_ = fit_calibrator(raw_valid, y_val, self.calibration)
-            self.calibration_report_ = calibration_report(raw_valid, y_val, self.calibrator_)
+        self.calibrator_, self.calibration_report_ = validation_calibration(
+            self, eval_set, BTYD_COLUMNS, self.calibration
+        )
         return self
 
     def predict_raw(self, X: Any) -> np.ndarray:
