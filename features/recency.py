@@ -113,30 +113,3 @@ def days_since_first_trade(first_trade_day_monthly: Monthly, as_of_day: np.ndarr
     the account never traded (its age as a customer is tenure_months).
     """
     return as_of_day - earliest_to_date(first_trade_day_monthly)
-
-
-def silence_in_usual_gaps(
-    days_since_last_trade: np.ndarray,
-    first_to_last_trade_days: np.ndarray,
-    repeat_trade_days: np.ndarray,
-) -> np.ndarray:
-    """Measure the current silence in units of the account's own usual gap between trade days.
-
-    Business definition: derived signal (the BTYD reading of a silence: far longer than the
-    customer's own rhythm means the customer has likely stopped): days since the last trade /
-    (days from the first to the last trade / repeat trade days), all on or before T; NaN with
-    fewer than 2 trade days.
-    """
-    return ratio(days_since_last_trade, ratio(first_to_last_trade_days, repeat_trade_days))
-
-
-def silence_in_recent_gaps_12m(
-    days_since_last_trade: np.ndarray, trade_gap_mean_days_12m: np.ndarray
-) -> np.ndarray:
-    """Measure the current silence in units of the usual gap between trade days of the last year.
-
-    Business definition: derived signal (silence against the recent rhythm): days since the
-    last trade / mean gap between consecutive trade days ending in months T-11..T; NaN without
-    such a gap.
-    """
-    return ratio(days_since_last_trade, trade_gap_mean_days_12m)

@@ -119,8 +119,6 @@ FEATURES: tuple[Feature, ...] = (
     F(recency.repeat_trade_days, "repeat trade days", "count"),
     F(recency.first_to_last_trade_days, "days from first to last trade", "days"),
     F(recency.days_since_first_trade, "days since first trade", "days"),
-    F(recency.silence_in_usual_gaps, "silence vs the usual gap between trades", "ratio"),
-    F(recency.silence_in_recent_gaps_12m, "silence vs the last year's gap between trades", "ratio"),
     F(trade_mix.stock_share_12m, "stocks in 12 months' trading", "share"),
     F(trade_mix.fund_share_12m, "funds in 12 months' trading", "share"),
     F(trade_mix.bond_share_12m, "bonds in 12 months' trading", "share"),

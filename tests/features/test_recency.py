@@ -73,21 +73,6 @@ def test_a_gap_ending_in_the_window_counts_whole(matrix):
     assert got["trades_12m"] == 1
 
 
-def test_silence_in_units_of_the_usual_gap(matrix):
-    r = row(matrix, "r")  # 10 days silent; usual gap 111 / 3 = 37 days, over all time and 12m
-    assert r["silence_in_usual_gaps"] == pytest.approx(10 / 37)
-    assert r["silence_in_recent_gaps_12m"] == pytest.approx(10 / 37)
-    weekly = row(matrix, "weekly")  # last trade Jun 5: 25 days silent, gaps of 7
-    assert weekly["silence_in_usual_gaps"] == pytest.approx(25 / 7)
-    assert weekly["silence_in_recent_gaps_12m"] == pytest.approx(25 / 7)
-    year = row(matrix, "year_gap")  # 20 days silent after a 365-day gap
-    assert year["silence_in_usual_gaps"] == pytest.approx(20 / 365)
-    single = row(matrix, "on_day")  # one trade day: no usual gap
-    assert math.isnan(single["silence_in_usual_gaps"])
-    assert math.isnan(single["silence_in_recent_gaps_12m"])
-    assert row(matrix, "r", as_of=MARCH)["silence_in_usual_gaps"] == pytest.approx(20 / 10)
-
-
 def test_nothing_after_the_as_of_date_is_seen(matrix):
     got = row(matrix, "r", as_of=MARCH)
     assert got["repeat_trade_days"] == 1  # Mar 1 and Mar 11
@@ -109,7 +94,5 @@ def test_an_account_that_never_traded_has_no_day_signals(matrix):
         "first_to_last_trade_days",
         "days_since_first_trade",
         "days_since_last_transfer",
-        "silence_in_usual_gaps",
-        "silence_in_recent_gaps_12m",
     ]
     assert np.isnan(got[names].to_numpy(dtype=float)).all()
