@@ -42,11 +42,15 @@ from pipeline.data.partitions import PartitionedTables
 
 @dataclass
 class FittedModels:
-    """The fitted models, keyed as they appear in metrics.json, and search trials if any."""
+    """The fitted models, keyed as they appear in metrics.json, and search trials if any.
+
+    ``refit_months`` are the months LightGBM was refitted on (empty: no refit).
+    """
 
     models: dict[str, Any]
     search_trials: list[dict] = field(default_factory=list)
     lightgbm_params: dict[str, Any] = field(default_factory=dict)
+    refit_months: list[pd.Timestamp] = field(default_factory=list)
 
     @property
     def lightgbm(self) -> ChurnLightGBM:
@@ -174,8 +178,6 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
     lightgbm = ChurnLightGBM.from_params(model_params, columns).fit(
         train, train["label"], eval_set=validation
     )
-    if params.model.refit:
-        lightgbm = refit_on_matured(lightgbm, cohorts, params.model.refit_tree_scale, console)
     logistic = ChurnLogistic.from_params(model_params, columns).fit(
         train, train["label"], eval_set=validation
     )
@@ -184,10 +186,13 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
         f"fitted on {len(train):,} training rows; LightGBM stopped at "
         f"{lightgbm.best_iteration_} trees"
     )
+    if params.model.refit:
+        lightgbm = refit_on_matured(lightgbm, cohorts, params.model.refit_tree_scale, console)
     return FittedModels(
         {"lightgbm": lightgbm, "rules": rules, "logistic": logistic, "btyd": btyd},
         search_trials=trials,
         lightgbm_params=model_params.lightgbm.model_dump(),
+        refit_months=cohorts.split.refit if params.model.refit else [],
     )
 
 

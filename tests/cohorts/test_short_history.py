@@ -98,6 +98,8 @@ def test_churn_train_on_eighteen_months_with_defaults_prints_the_fallback(tmp_pa
     assert "snapshots.min_history_months 6 -> 5" in result.output
     split = json.loads((out / "split.json").read_text())
     assert "short history" in split["describe"] and len(split["test"]) == 3
+    # The registered LightGBM was refitted on training, the first gap and validation.
+    assert split["refit"] == sorted(split["train"] + split["purged"][:2] + split["validation"])
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["models"]["lightgbm"]["roc_auc"] > 0.5
     assert (out / "model" / "MLmodel").exists()
