@@ -1,15 +1,17 @@
 """Benchmark model quality against plain references, on data the project did not write too.
 
-    python benchmarks/bench_quality.py [--customers 6000] [--only cdnow demo_s1 ...] [--json F]
+    python benchmarks/bench_quality.py [--customers 6000] [--only cdnow ...] [--json F] [--set k=v]
 
 Prints one table per data set: ROC-AUC, PR-AUC, lift at 10% and precision at K
-(``evaluation.call_list_capacity``, 500) of five models scored on the same
+(``evaluation.call_list_capacity``, 500) of six models scored on the same
 out-of-time test cohort by the project's ``compare_models``:
 
-- ``lightgbm``, ``logistic``, ``rules``: the project's own code path
+- ``lightgbm``, ``logistic``, ``rules``, ``btyd``: the project's own code path
   (``build_cohorts`` -> ``fit_models`` -> ``compare_models``), params defaults
-  plus the overrides printed with each data set;
-- ``btyd``: BG/NBD (``lifetimes.BetaGeoFitter``) fitted at each test as-of T on
+  plus the overrides printed with each data set (``--set`` adds more to every
+  set); ``btyd`` is the product's BG/NBD (models/btyd.py), fitted on the
+  training months;
+- ``btyd_lifetimes``: BG/NBD (``lifetimes.BetaGeoFitter``) fitted at each test as-of T on
   the trades up to T (days; birth = first trade, or the opening for accounts
   without one), scored as the probability of no trade in the next H months:
   ``1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``;
