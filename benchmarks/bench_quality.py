@@ -1,15 +1,17 @@
 """Benchmark model quality against plain references, on data the project did not write too.
 
-    python benchmarks/bench_quality.py [--customers 6000] [--only cdnow demo_s1 ...] [--json F]
+    python benchmarks/bench_quality.py [--customers 6000] [--only cdnow ...] [--json F] [--set k=v]
 
 Prints one table per data set: ROC-AUC, PR-AUC, lift at 10% and precision at K
-(``evaluation.call_list_capacity``, 500) of five models scored on the same
+(``evaluation.call_list_capacity``, 500) of six models scored on the same
 out-of-time test cohort by the project's ``compare_models``:
 
-- ``lightgbm``, ``logistic``, ``rules``: the project's own code path
+- ``lightgbm``, ``logistic``, ``rules``, ``btyd``: the project's own code path
   (``build_cohorts`` -> ``fit_models`` -> ``compare_models``), params defaults
-  plus the overrides printed with each data set;
-- ``btyd``: BG/NBD (``lifetimes.BetaGeoFitter``) fitted at each test as-of T on
+  plus the overrides printed with each data set (``--set`` adds more to every
+  set); ``btyd`` is the product's BG/NBD (models/btyd.py), fitted on the
+  training months;
+- ``btyd_lifetimes``: BG/NBD (``lifetimes.BetaGeoFitter``) fitted at each test as-of T on
   the trades up to T (days; birth = first trade, or the opening for accounts
   without one), scored as the probability of no trade in the next H months:
   ``1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``;
@@ -280,10 +282,10 @@ def reference_scores(tables, test_months, params: Params) -> pd.Series:
     return pd.Series(p, index=pd.MultiIndex.from_arrays([test["customer_id"], test["as_of"]]))
 
 
-def evaluate(data: DataSet, customers: int) -> dict:
-    """Train and compare the five models on one data set; return its metrics and timing."""
+def evaluate(data: DataSet, customers: int, extra: list[str] | None = None) -> dict:
+    """Train and compare the models on one data set; return its metrics and timing."""
     started = time.perf_counter()
-    params = load_params(None, data.overrides)
+    params = load_params(None, [*data.overrides, *(extra or [])])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tables = tables_from_frames(data.frames(customers), params).tables
@@ -298,7 +300,9 @@ def evaluate(data: DataSet, customers: int) -> dict:
     test = cohorts.test
     test_months = sorted(pd.DatetimeIndex(test["as_of"].unique()))
     models = dict(fitted.models)
-    models["btyd"] = Precomputed(btyd_scores(tables, test_months, params.label.horizon_months))
+    models["btyd_lifetimes"] = Precomputed(
+        btyd_scores(tables, test_months, params.label.horizon_months)
+    )
     models["reference"] = Precomputed(reference_scores(tables, test_months, params))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -313,7 +317,7 @@ def evaluate(data: DataSet, customers: int) -> dict:
     table = comparison.metrics[[*METRICS, "precision_at_k"]].astype("float64")
     return {
         "data": data.name,
-        "overrides": data.overrides,
+        "overrides": [*data.overrides, *(extra or [])],
         "accounts": len(tables.customers),
         "test_as_of": [m.date().isoformat() for m in test_months],
         "test_rows": comparison.rows,
@@ -348,11 +352,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=6000, help="demo accounts per book")
     parser.add_argument("--only", nargs="*", help="data set names (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], help="params override for every set"
+    )
     args = parser.parse_args()
     chosen = [d for d in DATASETS if not args.only or d.name in args.only]
     results = []
     for data in chosen:
-        result = evaluate(data, args.customers)
+        result = evaluate(data, args.customers, args.sets)
         print(render(result), "\n", flush=True)
         results.append(result)
     if args.json:

@@ -18,6 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
+from models.estimator import as_frame, binary_target
 from pipeline.core.errors import ChurnError
 
 Method = Literal["isotonic", "sigmoid", "none"]
@@ -151,3 +152,23 @@ def calibration_report(
         "brier_before": float(brier_score_loss(labels, raw, pos_label=1)),
         "brier_after": float(brier_score_loss(labels, calibrated, pos_label=1)),
     }
+
+
+def validation_calibration(
+    model: Any, eval_set: tuple[Any, Any] | None, columns: Any, method: Method
+) -> tuple[Calibrator, dict[str, float] | None]:
+    """Fit ``method`` to a fitted model's raw scores of the validation rows, with its report.
+
+    Args:
+        model: a fitted churn model with ``classes_`` and ``predict_raw``.
+        eval_set: ``(X_valid, y_valid)``; None: the identity and no report.
+        columns: names for the columns of an array ``X_valid``.
+        method: ``isotonic``, ``sigmoid`` or ``none``.
+    """
+    if eval_set is None:
+        return Calibrator("none"), None
+    X_valid = as_frame(eval_set[0], columns)
+    y_valid = binary_target(eval_set[1], len(X_valid), "validation months", model.classes_)[1]
+    raw = model.predict_raw(X_valid)
+    calibrator = fit_calibrator(raw, y_valid, method)
+    return calibrator, calibration_report(raw, y_valid, calibrator)

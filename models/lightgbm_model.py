@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, early_stopping
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from models.calibration import Calibrator, calibration_report, fit_calibrator
 from models.estimator import (
@@ -234,6 +234,22 @@ class ChurnLightGBM(BinaryChurnTags, ClassifierMixin, BaseEstimator):
             self.calibrator_ = fit_calibrator(raw_valid, y_val, self.calibration)
             self.calibration_report_ = calibration_report(raw_valid, y_val, self.calibrator_)
         return self
+
+    def refitted(self, X: Any, y: Any, *, n_estimators: int) -> ChurnLightGBM:
+        """Return a copy trained on ``X, y`` with exactly ``n_estimators`` trees.
+
+        For the refit on every matured month once early stopping chose the tree count:
+        no rows are left to stop on or calibrate with, so the copy keeps this model's
+        calibrator (a monotone map: the refit's ranking is its own).
+
+        Raises:
+            ModelNotFittedError: this model is not fitted.
+        """
+        self._check_fitted()
+        refit = clone(self).set_params(n_estimators=int(n_estimators)).fit(X, y)
+        refit.calibrator_ = self.calibrator_
+        refit.calibration_report_ = self.calibration_report_
+        return refit
 
     @classmethod
     def from_parts(

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from models.calibration import Calibrator, calibration_report, fit_calibrator
+from models.calibration import validation_calibration
 from models.estimator import (
     BinaryChurnTags,
     InputError,
@@ -136,14 +136,9 @@ class ChurnLogistic(BinaryChurnTags, ClassifierMixin, BaseEstimator):
         self.n_iter_ = self.pipeline_.named_steps["regression"].n_iter_
         self.feature_columns_ = columns
         self.n_features_in_ = len(columns)
-        self.calibrator_ = Calibrator("none")
-        self.calibration_report_ = None
-        if eval_set is not None:
-            X_valid = as_frame(eval_set[0], columns)
-            y_val = binary_target(eval_set[1], len(X_valid), "validation months", self.classes_)[1]
-            raw_valid = self.predict_raw(X_valid)
-            self.calibrator_ = fit_calibrator(raw_valid, y_val, self.calibration)
-            self.calibration_report_ = calibration_report(raw_valid, y_val, self.calibrator_)
+        self.calibrator_, self.calibration_report_ = validation_calibration(
+            self, eval_set, columns, self.calibration
+        )
         return self
 
     def predict_raw(self, X: Any) -> np.ndarray:

@@ -128,16 +128,6 @@ USER_FIXABLE = {
 """File-system errors a user fixes (a path, a permission, a full disk): exit 2, not a traceback."""
 
 
-def _refuse_unforwarded_regime(demo) -> None:
-    """Refuse regime knobs the generate stage does not forward yet, rather than ignore them."""
-    if demo.bear_spell_months or demo.silent_leaver_share is not None:
-        raise ChurnError(
-            "data.demo.bear_spell_months and data.demo.silent_leaver_share are read by "
-            "pipeline.demo.simulate (and benchmarks/bench_quality.py); churn generate and "
-            "churn run do not pass them to the simulator yet"
-        )
-
-
 def _terminated(signum, frame) -> None:
     # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open MLflow runs end
     # FAILED, temporary files are removed, nothing half-written is published.
@@ -193,7 +183,6 @@ def generate(
 
     def action():
         demo = _params(params, set_).data.demo
-        _refuse_unforwarded_regime(demo)
         generate_stage(
             out,
             customers=customers or demo.customers,
@@ -201,6 +190,8 @@ def generate(
             seed=demo.seed if seed is None else seed,
             start=start or demo.start,
             fmt=fmt,
+            bear_spell_months=demo.bear_spell_months,
+            silent_leaver_share=demo.silent_leaver_share,
         )
 
     _guard(action)
@@ -332,12 +323,7 @@ def run(
     """The main job: generate demo data if absent, validate, label, train, evaluate."""
     from pipeline.stages.run import run_stage
 
-    def action():
-        run_params = _params(params, set_)
-        _refuse_unforwarded_regime(run_params.data.demo)
-        run_stage(data, out, run_params)
-
-    _guard(action)
+    _guard(lambda: run_stage(data, out, _params(params, set_)))
 
 
 @app.command("params")

@@ -17,8 +17,9 @@ import pandas as pd
 
 from pipeline.cohorts.labels import make_labels
 from pipeline.cohorts.matrix import feature_partitions, gather_frames, warn_missing_inputs_once
-from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of, snapshot_months
-from pipeline.cohorts.split import Split, out_of_time_split
+from pipeline.cohorts.short_history import training_calendar
+from pipeline.cohorts.snapshots import DataSpan, first_dates, first_month_of
+from pipeline.cohorts.split import Split
 from pipeline.cohorts.treated import TREATED, treated_account_months
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
@@ -33,12 +34,29 @@ PART_NAMES = {"train": "training", "validation": "validation", "test": "test"}
 
 @dataclass(frozen=True)
 class Cohorts:
-    """Feature rows with labels for the three out-of-time parts."""
+    """Feature rows with labels for the three out-of-time parts.
+
+    ``matured_gap`` holds the rows of the purge gap between training and validation
+    (built only when the model is refitted on every matured month), else None.
+    """
 
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
     split: Split
+    matured_gap: pd.DataFrame | None = None
+
+    def refit_rows(self) -> pd.DataFrame:
+        """Return the rows of every matured month (training, first gap, validation), by month.
+
+        Raises:
+            ChurnError: the gap's rows were not built (``model.refit`` off, or sampled).
+        """
+        if self.matured_gap is None:
+            raise ChurnError("the cohorts hold no purge-gap rows: build them with model.refit")
+        parts = [self.train, self.matured_gap, self.validation]
+        frame = pd.concat([part for part in parts if len(part)], ignore_index=True)
+        return frame.sort_values(["as_of", "customer_id"], kind="stable", ignore_index=True)
 
 
 @dataclass
@@ -51,6 +69,7 @@ class PartitionedCohorts:
         rows: part name (train, validation, test) -> number of rows.
         split: the out-of-time split.
         unlabelled_ok: whether feature rows without a label are left out (asset_drain).
+        with_gap: whether the first purge gap's months were built too (for the refit).
     """
 
     features: list
@@ -59,6 +78,7 @@ class PartitionedCohorts:
     split: Split
     unlabelled_ok: bool = False
     exclude_treated: bool = True
+    with_gap: bool = False
     labelled: list | None = field(default=None, repr=False)
 
     @property
@@ -100,9 +120,10 @@ def partitioned_cohorts(
         partitioned: the validated tables, partitioned by customer.
         params: the run's params (``snapshots``, ``label``, ``split``, ``features``, ``rules``).
     """
-    months = snapshot_months(data_span_of(executor, partitioned), params.snapshots, params.label)
-    split = out_of_time_split(months, params.split, params.label.horizon_months)
+    _, split = training_calendar(data_span_of(executor, partitioned), params)
     used = sorted(set(split.train) | set(split.validation) | set(split.test))
+    if params.model.refit:
+        used = sorted(set(used) | set(split.matured_gap))
     warn_missing_inputs_once(executor, partitioned)
     features = feature_partitions(executor, partitioned, used, params)
     labels = [executor.submit(_labels, part, used, params.label) for part in partitioned.parts]
@@ -114,7 +135,15 @@ def partitioned_cohorts(
         for name in PARTS
     }
     unlabelled_ok = params.label.definition == "asset_drain"
-    return PartitionedCohorts(features, labels, rows, split, unlabelled_ok, exclude_treated)
+    return PartitionedCohorts(
+        features,
+        labels,
+        rows,
+        split,
+        unlabelled_ok,
+        exclude_treated=exclude_treated,
+        with_gap=params.model.refit,
+    )
 
 
 def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
@@ -141,7 +170,7 @@ def gather_cohorts(executor: Executor, cohorts: PartitionedCohorts) -> Cohorts:
             f"note: {frame.attrs['unlabelled_rows']:,} account-months without a balance row "
             "at T or T+H have no asset_drain label and are left out of training"
         )
-    return split_cohorts(frame, cohorts.split)
+    return split_cohorts(frame, cohorts.split, with_gap=cohorts.with_gap)
 
 
 def sampled_cohorts(
@@ -167,15 +196,16 @@ def sampled_cohorts(
     return Cohorts(frames["train"], frames["validation"], frames["test"], split=cohorts.split)
 
 
-def split_cohorts(frame: pd.DataFrame, split: Split) -> Cohorts:
-    """Cut a labelled matrix into the split's parts.
+def split_cohorts(frame: pd.DataFrame, split: Split, *, with_gap: bool = False) -> Cohorts:
+    """Cut a labelled matrix into the split's parts (and the first purge gap, ``with_gap``).
 
     Raises:
         ChurnError: a part holds a single class.
     """
     frames = {name: _months_of(frame, getattr(split, name)) for name in PARTS}
     _check_both_classes(frames)
-    return Cohorts(frames["train"], frames["validation"], frames["test"], split=split)
+    gap = _months_of(frame, split.matured_gap) if with_gap else None
+    return Cohorts(frames["train"], frames["validation"], frames["test"], split, gap)
 
 
 def labelled_matrix(

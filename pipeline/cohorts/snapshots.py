@@ -21,7 +21,12 @@ from pipeline.core.calendar import (
     to_month_end,
 )
 from pipeline.core.contract import INDICATOR_TABLES, SCHEMAS, Tables
-from pipeline.core.errors import ChurnError, IncompleteLabelWindowError, ParamsError
+from pipeline.core.errors import (
+    ChurnError,
+    IncompleteLabelWindowError,
+    ParamsError,
+    TooFewMonthsError,
+)
 from pipeline.core.params import LabelParams, SnapshotParams
 
 
@@ -89,7 +94,7 @@ def snapshot_months(
 
     Raises:
         IncompleteLabelWindowError: ``last_as_of`` has a label window past observation_end.
-        ChurnError: the range is empty.
+        TooFewMonthsError: the range is empty.
         ParamsError: a configured month is not a month.
     """
     span = tables if isinstance(tables, DataSpan) else data_span(tables)
@@ -114,7 +119,7 @@ def snapshot_months(
                 f"complete window is {complete.date()}"
             )
     if first > last:
-        raise ChurnError(
+        raise TooFewMonthsError(
             f"no snapshot months: the first as-of {first.date()} is after the last "
             f"{last.date()} (min_history_months={snapshots.min_history_months}, "
             f"horizon_months={label.horizon_months}, observation_end "

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.calendar import month_end_of_index, month_index, to_month_end
-from pipeline.core.errors import ChurnError
+from pipeline.core.errors import ChurnError, TooFewMonthsError
 from pipeline.core.params import SplitParams
 
 
@@ -33,6 +33,27 @@ class Split:
     purged: list[pd.Timestamp]
     purge_months: int
     after_test: list[pd.Timestamp] = field(default_factory=list)
+    fallback: str = ""
+
+    @property
+    def matured_gap(self) -> list[pd.Timestamp]:
+        """Return the purged months between training and validation.
+
+        Their labels ended before the validation months began, so they are left out only
+        to keep early stopping and calibration honest; the refit may use them.
+        """
+        return [month for month in self.purged if month < self.validation[0]]
+
+    @property
+    def refit(self) -> list[pd.Timestamp]:
+        """Return every as-of month whose label window has ended by the first test as-of.
+
+        Training, the first purge gap and validation: a month T kept before the test
+        months satisfies ``T + purge < first test month``, so its label window (T, T+H]
+        ends on the first test as-of at the latest (purge H - 1) and none reaches into
+        the test months' labels.
+        """
+        return sorted([*self.train, *self.matured_gap, *self.validation])
 
     def part_of(self, as_of: pd.Series) -> pd.Series:
         """Return "train", "validation", "test" or "unused" for each as-of date."""
@@ -43,7 +64,7 @@ class Split:
 
     def describe(self) -> str:
         """Return a few printable lines: each part's months and the purge gaps."""
-        first_gap = [month for month in self.purged if month < self.validation[0]]
+        first_gap = self.matured_gap
         second_gap = [month for month in self.purged if month > self.validation[-1]]
         lines = [
             f"out-of-time split (purge gap {self.purge_months} months between parts):",
@@ -55,6 +76,8 @@ class Split:
         ]
         if self.after_test:
             lines.append(f"  not used    {_span(self.after_test)}, after split.test_end")
+        if self.fallback:
+            lines.append(f"  {self.fallback}")
         return "\n".join(lines)
 
 
@@ -84,8 +107,8 @@ def out_of_time_split(
         horizon_months: the label horizon H.
 
     Raises:
-        ChurnError: a date is not a month end, test_end is not among the months,
-            or there are too few months for all three parts and both gaps.
+        ChurnError: a date is not a month end, or test_end is not among the months.
+        TooFewMonthsError: too few months for all three parts and both gaps.
     """
     months = _sorted_month_indices(as_of_months)
     purge = horizon_months - 1 if split.purge_months is None else split.purge_months
@@ -97,7 +120,7 @@ def out_of_time_split(
     before_validation = before_test[: len(before_test) - len(validation)]
     train = before_validation[before_validation + purge < validation[0]] if len(validation) else []
     if len(test) < split.test_months or len(validation) < split.validation_months or not len(train):
-        raise ChurnError(_too_few_months_message(months, split, purge, last))
+        raise TooFewMonthsError(_too_few_months_message(months, split, purge, last))
     used = np.concatenate([train, validation, test])
     purged = np.setdiff1d(months[: last + 1], used)
     return Split(

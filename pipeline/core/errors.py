@@ -23,3 +23,7 @@ class DataContractError(ChurnError):
 
 class IncompleteLabelWindowError(ChurnError):
     """An as-of month's label window reaches past the end of the observed data."""
+
+
+class TooFewMonthsError(ChurnError):
+    """The data cover too few months for the configured snapshots and out-of-time split."""

@@ -155,6 +155,8 @@ class ModelParams(Section):
 
     seed: int = 7
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
+    refit: bool = True
+    refit_tree_scale: float = Field(1.0, gt=0)
     lightgbm: LightGBMParams = LightGBMParams()
     search: SearchParams = SearchParams()
     logistic: LogisticParams = LogisticParams()
@@ -167,6 +169,7 @@ class SplitParams(Section):
     validation_months: int = Field(3, ge=1)
     test_end: str | None = None
     purge_months: int | None = Field(None, ge=0)
+    short_history_fallback: bool = True
 
 
 class EvaluationParams(Section):

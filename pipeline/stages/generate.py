@@ -18,7 +18,15 @@ console = stage_console(soft_wrap=True)
 
 
 def generate_stage(
-    out: Path, *, customers: int, months: int, seed: int, start: str, fmt: str = "parquet"
+    out: Path,
+    *,
+    customers: int,
+    months: int,
+    seed: int,
+    start: str,
+    fmt: str = "parquet",
+    bear_spell_months: int = 0,
+    silent_leaver_share: float | None = None,
 ) -> Path:
     """Simulate a brokerage's book and write its tables into ``out``, atomically.
 
@@ -31,6 +39,10 @@ def generate_stage(
         seed: random seed; the same arguments write the same bytes.
         start: first simulated month, ``YYYY-MM``.
         fmt: ``parquet`` or ``csv``.
+        bear_spell_months: one bear spell over the last this many months
+            (``data.demo.bear_spell_months``; 0: the drawn market path).
+        silent_leaver_share: share of leavers who close without draining first
+            (``data.demo.silent_leaver_share``; None: the simulator's default).
 
     Returns:
         The folder written.
@@ -39,10 +51,23 @@ def generate_stage(
         ChurnError: an invalid argument, or ``out`` holds files other than tables.
     """
     _check_arguments(customers=customers, months=months, start=start, fmt=fmt)
+    if bear_spell_months > months:
+        raise ChurnError(
+            f"data.demo.bear_spell_months={bear_spell_months} is longer than the "
+            f"{months} simulated months"
+        )
     out = Path(out)
     check_replaceable(out)
     captured: dict[str, pa.Table] = {}
-    chunks = _capture_customers(simulate_tables(customers, months, seed, start), captured)
+    book = simulate_tables(
+        customers,
+        months,
+        seed,
+        start,
+        bear_spell_months=bear_spell_months,
+        silent_leaver_share=silent_leaver_share,
+    )
+    chunks = _capture_customers(book, captured)
     rows = write_tables_atomically(out, chunks, fmt)
     for table, count in rows.items():
         console.print(f"{table:<10} {count:>13,} rows")

@@ -48,6 +48,8 @@ def run_stage(data: Path | None, out: Path | None, params: Params) -> dict:
                 months=demo.months,
                 seed=demo.seed,
                 start=demo.start,
+                bear_spell_months=demo.bear_spell_months,
+                silent_leaver_share=demo.silent_leaver_share,
             )
     console.print(f"[bold]2/4 validate[/bold] {folder}")
     with steps.step("validate"):

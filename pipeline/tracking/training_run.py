@@ -171,6 +171,7 @@ def finish_training_run(
         {f"fitted.{k}": str(v) for k, v in fitted.lightgbm_params.items()}
         | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
     )
+    mlflow.log_params(fitted.baseline_params())
     tags = run.data.tags
     datasets = log_cohort_datasets(cohorts, tags["data_fingerprint"], tags["data_dir"])
     _log_search_trials(fitted.search_trials)

@@ -65,6 +65,7 @@ def write_evaluation(
         **(facts or {}),
         "features": str(len(columns)),
         "label": f"{params.label.definition}, {params.label.horizon_months} months",
+        **btyd_facts(models, params.label.horizon_months),
     }
     html = render_report(
         evaluation.comparison, figures, split_description, shown, calibration=calibration
@@ -73,6 +74,21 @@ def write_evaluation(
         write_json(shown, run / FACTS_FILE)
     _write_figures(figures, run / "plots")
     return atomic_write_text(html, run / REPORT_FILE)
+
+
+def btyd_facts(models: dict[str, Any], horizon_months: int) -> dict[str, str]:
+    """Return the report's line on the BG/NBD baseline: what it scores and its parameters."""
+    btyd = models.get("btyd")
+    if btyd is None:
+        return {}
+    fitted = btyd.fitted_parameters()
+    return {
+        "btyd (BG/NBD) scores": f"P(no trade in the next {horizon_months} months), calibrated",
+        "btyd fitted on training months": (
+            f"r={fitted['r']:.3g}, alpha={fitted['alpha']:.3g} days, "
+            f"a={fitted['a']:.3g}, b={fitted['b']:.3g}"
+        ),
+    }
 
 
 def _write_figures(figures: dict, folder: Path) -> None:

@@ -1,4 +1,9 @@
-"""Fit the three models on the training months and compare them on the test months.
+"""Fit the four models on the training months and compare them on the test months.
+
+LightGBM (the model registered), and beside it the guideline's rule baseline,
+the logistic reference and the BG/NBD baseline (models/btyd.py), all fitted on
+the same training months and compared on the same test months.
+
 
 :func:`train_models` is the training flow over partitions (pipeline/core/executor.py):
 when the training and validation months fit this machine (the executor's
@@ -17,6 +22,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from models.btyd import ChurnBTYD
 from models.evaluation import Comparison, compare_models
 from models.lightgbm_model import ChurnLightGBM
 from models.logistic import ChurnLogistic
@@ -36,11 +42,15 @@ from pipeline.data.partitions import PartitionedTables
 
 @dataclass
 class FittedModels:
-    """The fitted models, keyed as they appear in metrics.json, and search trials if any."""
+    """The fitted models, keyed as they appear in metrics.json, and search trials if any.
+
+    ``refit_months`` are the months LightGBM was refitted on (empty: no refit).
+    """
 
     models: dict[str, Any]
     search_trials: list[dict] = field(default_factory=list)
     lightgbm_params: dict[str, Any] = field(default_factory=dict)
+    refit_months: list[pd.Timestamp] = field(default_factory=list)
 
     @property
     def lightgbm(self) -> ChurnLightGBM:
@@ -51,6 +61,12 @@ class FittedModels:
     def rules(self) -> RuleBaseline:
         """The rule baseline."""
         return self.models["rules"]
+
+    def baseline_params(self) -> dict[str, float]:
+        """Return the BG/NBD baseline's fitted parameters as ``btyd.<name>`` (MLflow params)."""
+        btyd = self.models.get("btyd")
+        fitted = {} if btyd is None else btyd.fitted_parameters()
+        return {f"btyd.{name}": value for name, value in fitted.items()}
 
 
 @dataclass
@@ -68,7 +84,7 @@ def train_models(
     params: Params,
     console,
 ) -> tuple[Cohorts, FittedModels]:
-    """Build the cohorts over the partitions and fit the three models.
+    """Build the cohorts over the partitions and fit the four models.
 
     Args:
         executor: where the partitions run.
@@ -107,12 +123,18 @@ def train_models(
     logistic = ChurnLogistic.from_params(params.model, columns).fit(
         train, train["label"], eval_set=(valid, valid["label"])
     )
+    btyd = fit_btyd(train, valid, params)
+    if params.model.refit:
+        console.print(
+            "model.refit: LightGBM trained on the cluster keeps its training-month fit "
+            "(the refit on every matured month runs on gathered cohorts only)"
+        )
     console.print(
         f"fitted LightGBM on {distributed.rows['train']:,} training rows where they live "
-        f"(stopped at {lightgbm.best_iteration_} trees); rules and logistic on "
+        f"(stopped at {lightgbm.best_iteration_} trees); rules, logistic and BG/NBD on "
         f"{len(train):,} sampled rows"
     )
-    models = {"lightgbm": lightgbm, "rules": rules, "logistic": logistic}
+    models = {"lightgbm": lightgbm, "rules": rules, "logistic": logistic, "btyd": btyd}
     return cohorts, FittedModels(models, lightgbm_params=params.model.lightgbm.model_dump())
 
 
@@ -130,7 +152,7 @@ def training_choice(rows: int, gather_max_rows: int) -> str:
 
 
 def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console) -> FittedModels:
-    """Fit the rule baseline, LightGBM (after an optional search) and the logistic reference."""
+    """Fit the rule baseline, LightGBM (after an optional search), logistic and BG/NBD."""
     train, valid = cohorts.train, cohorts.validation
     model_params = params.model
     trials: list[dict] = []
@@ -159,14 +181,45 @@ def fit_models(cohorts: Cohorts, columns: Sequence[str], params: Params, console
     logistic = ChurnLogistic.from_params(model_params, columns).fit(
         train, train["label"], eval_set=validation
     )
+    btyd = fit_btyd(train, valid, params)
     console.print(
         f"fitted on {len(train):,} training rows; LightGBM stopped at "
         f"{lightgbm.best_iteration_} trees"
     )
+    if params.model.refit:
+        lightgbm = refit_on_matured(lightgbm, cohorts, params.model.refit_tree_scale, console)
     return FittedModels(
-        {"lightgbm": lightgbm, "rules": rules, "logistic": logistic},
+        {"lightgbm": lightgbm, "rules": rules, "logistic": logistic, "btyd": btyd},
         search_trials=trials,
         lightgbm_params=model_params.lightgbm.model_dump(),
+        refit_months=cohorts.split.refit if params.model.refit else [],
+    )
+
+
+def refit_on_matured(
+    selected: ChurnLightGBM, cohorts: Cohorts, tree_scale: float, console
+) -> ChurnLightGBM:
+    """Refit LightGBM on every matured month with the tree count early stopping chose.
+
+    The selection fit stopped and calibrated on the validation months; the refit
+    learns from them too, and from the purge gap before them (Split.refit), with
+    ``round(best_iteration * tree_scale)`` trees, and keeps the selection's calibrator.
+    """
+    rows = cohorts.refit_rows()
+    trees = max(1, round(selected.best_iteration_ * tree_scale))
+    refit = selected.refitted(rows, rows["label"], n_estimators=trees)
+    months = cohorts.split.refit
+    console.print(
+        f"refitted LightGBM on every matured month: {months[0].date()} .. {months[-1].date()} "
+        f"({len(months)} months, {len(rows):,} rows), {trees} trees"
+    )
+    return refit
+
+
+def fit_btyd(train: pd.DataFrame, valid: pd.DataFrame, params: Params) -> ChurnBTYD:
+    """Fit the BG/NBD baseline on the training months, calibrated on the validation months."""
+    return ChurnBTYD.from_params(params.model, params.label).fit(
+        train, train["label"], eval_set=(valid, valid["label"])
     )
 
 

@@ -92,6 +92,7 @@ def write_training_outputs(
                 part: [m.date().isoformat() for m in getattr(split, part)]
                 for part in ("train", "validation", "purged", "test")
             },
+            "refit": [m.date().isoformat() for m in fitted.refit_months],
         },
         out / "split.json",
     )

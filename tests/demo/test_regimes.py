@@ -77,10 +77,32 @@ def test_default_knobs_give_the_default_book():
         pd.testing.assert_frame_equal(explicit[name], frame)
 
 
-def test_churn_generate_refuses_regime_knobs_it_does_not_forward(tmp_path):
-    result = CliRunner().invoke(
-        app, ["generate", "--out", str(tmp_path / "d"), "--set", "data.demo.bear_spell_months=6"]
-    )
+def _generate(out, *sets: str):
+    args = ["generate", "--out", str(out), "--customers", "400", "--months", "14"]
+    for item in sets:
+        args += ["--set", item]
+    return CliRunner().invoke(app, args)
+
+
+def test_churn_generate_forwards_the_regime_knobs(tmp_path):
+    runs = {
+        "plain": _generate(tmp_path / "plain"),
+        "silent": _generate(tmp_path / "silent", "data.demo.silent_leaver_share=0.9"),
+        "bear": _generate(tmp_path / "bear", "data.demo.bear_spell_months=6"),
+    }
+    for name, result in runs.items():
+        assert result.exit_code == 0, (name, result.output)
+    moved = {name: pd.read_parquet(tmp_path / name / "transfers.parquet") for name in runs}
+    assert not moved["silent"].equals(moved["plain"])
+    assert not moved["bear"].equals(moved["plain"])
+    # Exactly the simulator's book with that knob (seed data.demo.seed = 42, start 2021-01).
+    book = simulate(400, 14, 42, "2021-01", silent_leaver_share=0.9)["transfers"]
+    assert len(moved["silent"]) == len(book)
+    assert moved["silent"]["amount"].sum() == pytest.approx(book["amount"].sum(), rel=1e-12)
+
+
+def test_a_bear_spell_longer_than_the_history_is_refused(tmp_path):
+    result = _generate(tmp_path / "d", "data.demo.bear_spell_months=15")
     assert result.exit_code == 2
-    assert "bear_spell_months" in result.output
+    assert "data.demo.bear_spell_months=15 is longer than the 14 simulated months" in result.output
     assert not (tmp_path / "d").exists()

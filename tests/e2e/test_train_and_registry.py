@@ -56,7 +56,7 @@ def test_train_writes_metrics_json_of_the_documented_shape(trained):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["cohort"]) >= {"test_as_of", "rows", "churn_rate"}
     assert len(metrics["cohort"]["test_as_of"]) == 3
-    for model in ("lightgbm", "rules", "logistic"):
+    for model in ("lightgbm", "rules", "logistic", "btyd"):
         assert set(metrics["models"][model]) >= {
             "roc_auc",
             "pr_auc",
@@ -81,6 +81,7 @@ def test_report_is_self_contained_html(trained):
     assert not re.search(r"""(src|href)=["']https?://""", html)
     for plot in ("roc", "pr", "gain", "calibration", "importance"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+    assert "<th>btyd</th>" in html and "P(no trade in the next 3 months), calibrated" in html
 
 
 def test_first_version_becomes_champion_and_loads_back_over_http(trained, mlflow_server):
@@ -104,6 +105,8 @@ def test_run_records_params_data_fingerprint_commit_and_model(trained, mlflow_se
     assert len(run.data.tags["data_fingerprint"]) == 64
     assert run.data.tags["git_commit"]
     assert run.data.metrics["lightgbm.pr_auc"] > 0
+    assert 0 < run.data.metrics["btyd.roc_auc"] < 1
+    assert float(run.data.params["btyd.alpha"]) > 0
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
     assert {"run/metrics.json", "run/report.html", "run/run_facts.json"} <= artifacts
     # Customer-level files stay in the run folder, out of the tracking store.
