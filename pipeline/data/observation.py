@@ -61,21 +61,48 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
     customers, months, days = [], [], []
     for positions, dates in dated:
         present = dates.notna().to_numpy()
-        values = dates[present].dt.normalize()
+        day = dates.to_numpy(dtype="datetime64[us]")[present].astype("datetime64[D]")
         customers.append(positions[present].astype(np.int64))
-        months.append(month_index(pd.DatetimeIndex(values)).astype(np.int64))
-        days.append(values.to_numpy(dtype="datetime64[us]"))
+        months.append(month_index(day).astype(np.int64))
+        days.append(day.view(np.int64))
     if not customers or not sum(len(c) for c in customers):
         return ActivityMonths()
-    customer, month = np.concatenate(customers), np.concatenate(months)
-    day = pd.Series(np.concatenate(days))
-    pairs = np.unique(np.stack([month, customer]), axis=1)
-    counted, counts = np.unique(pairs[0], return_counts=True)
-    latest = day.groupby(month).max()
+    customer, month, day = np.concatenate(customers), np.concatenate(months), np.concatenate(days)
+    # Months span at most a few thousand values (1900-2199): count them, never sort rows.
+    offset = month - month.min()
+    present_months = np.bincount(offset) > 0
+    distinct = np.flatnonzero(present_months)
+    dense = (np.cumsum(present_months) - 1)[offset]
+    distinct = distinct + month.min()
+    latest = np.full(len(distinct), np.iinfo(np.int64).min)
+    np.maximum.at(latest, dense, day)
     return ActivityMonths(
-        {int(m): int(n) for m, n in zip(counted, counts, strict=True)},
-        {int(m): pd.Timestamp(d) for m, d in latest.items()},
+        {
+            int(m): int(n)
+            for m, n in zip(distinct, _accounts_per_month(dense, customer), strict=True)
+        },
+        {
+            int(m): pd.Timestamp(np.datetime64(int(d), "D").astype("datetime64[us]"))
+            for m, d in zip(distinct, latest, strict=True)
+        },
     )
+
+
+GRID_CELLS = 1 << 28
+"""Months x customers up to which distinct accounts are counted on a bitmap (256 MB)."""
+
+
+def _accounts_per_month(dense_month: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Return how many distinct customers have a row in each (dense) month."""
+    n_months = int(dense_month.max()) + 1
+    n_customers = int(customer.max()) + 1
+    key = dense_month * n_customers + customer
+    if n_months * n_customers <= GRID_CELLS:
+        seen = np.zeros(n_months * n_customers, dtype=bool)
+        seen[key] = True
+        return seen.reshape(n_months, n_customers).sum(axis=1)
+    pairs = np.unique(key)
+    return np.bincount(pairs // n_customers, minlength=n_months)
 
 
 @dataclass(frozen=True)
