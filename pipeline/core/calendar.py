@@ -16,17 +16,8 @@ from pipeline.core.errors import ParamsError
 
 def month_index(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Return the integer month index of each date (time of day is ignored)."""
-    values = np.asarray(dates)
-    if values.dtype.kind != "M":
-        values = np.asarray(dates, dtype="datetime64[ns]")
-    days = values.astype("datetime64[D]")
-    if days.size == 0 or np.isnat(days).any():
-        return (days.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
-    # numpy's calendar arithmetic per row is slow: look each day up in a table of the span.
-    first, last = days.min(), days.max()
-    span = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
-    table = (span.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
-    return table[(days - first).astype(np.int64)]
+    months = np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[M]")
+    return (months.astype(np.int64) + 1970 * 12).astype(np.int32)
 
 
 def month_end_of_index(index: np.ndarray | int) -> pd.DatetimeIndex:

@@ -63,7 +63,7 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
         present = dates.notna().to_numpy()
         day = dates.to_numpy(dtype="datetime64[us]")[present].astype("datetime64[D]")
         customers.append(positions[present].astype(np.int64))
-        months.append(month_index(day).astype(np.int64))
+        months.append(_months_of_days(day))
         days.append(day.view(np.int64))
     if not customers or not sum(len(c) for c in customers):
         return ActivityMonths()
@@ -86,6 +86,18 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
             for m, d in zip(distinct, latest, strict=True)
         },
     )
+
+
+def _months_of_days(days: np.ndarray) -> np.ndarray:
+    """Return the month index of each day (``datetime64[D]``), as ``month_index`` does.
+
+    numpy's calendar arithmetic per row is slow: each day is looked up in a table of the span.
+    """
+    if days.size == 0:
+        return np.empty(0, dtype=np.int64)
+    first, last = days.min(), days.max()
+    span = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    return month_index(span).astype(np.int64)[(days - first).astype(np.int64)]
 
 
 GRID_CELLS = 1 << 28
