@@ -55,66 +55,84 @@ class ActivityMonths:
 def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths:
     """Summarise activity rows as active accounts and latest day per month.
 
+    One table at a time onto one bitmap of months x customers (or, for a span too
+    long for a bitmap, distinct pairs), so the working set is one table's days.
+
     Args:
         dated: per activity table, each kept row's customer position and its date.
     """
-    customers, months, days = [], [], []
-    for positions, dates in dated:
-        present = dates.notna().to_numpy()
-        day = dates.to_numpy(dtype="datetime64[us]")[present].astype("datetime64[D]")
-        customers.append(positions[present].astype(np.int64))
-        months.append(_months_of_days(day))
-        days.append(day.view(np.int64))
-    if not customers or not sum(len(c) for c in customers):
+    spans = [_day_span(dates) for _, dates in dated]
+    present = [span for span in spans if span is not None]
+    if not present:
         return ActivityMonths()
-    customer, month, day = np.concatenate(customers), np.concatenate(months), np.concatenate(days)
-    # Months span at most a few thousand values (1900-2199): count them, never sort rows.
-    offset = month - month.min()
-    present_months = np.bincount(offset) > 0
-    distinct = np.flatnonzero(present_months)
-    dense = (np.cumsum(present_months) - 1)[offset]
-    distinct = distinct + month.min()
-    latest = np.full(len(distinct), np.iinfo(np.int64).min)
-    np.maximum.at(latest, dense, day)
+    first = min(span[0] for span in present)
+    months = _months_of_days(np.arange(first, max(span[1] for span in present) + 1))
+    n_months = int(months[-1] - months[0]) + 1
+    n_customers = max(int(positions.max()) + 1 for positions, _ in dated if len(positions))
+    counter = _DistinctPairs(n_months, n_customers)
+    latest = np.full(n_months, np.iinfo(np.int64).min)
+    for (positions, dates), span in zip(dated, spans, strict=True):
+        if span is None:
+            continue
+        known = dates.notna().to_numpy()
+        day = _days(dates)[known]
+        month = months[day - first] - months[0]
+        counter.add(month, positions[known])
+        np.maximum.at(latest, month, day)
+    active = counter.counts()
     return ActivityMonths(
+        {int(months[0] + m): int(active[m]) for m in np.flatnonzero(active)},
         {
-            int(m): int(n)
-            for m, n in zip(distinct, _accounts_per_month(dense, customer), strict=True)
-        },
-        {
-            int(m): pd.Timestamp(np.datetime64(int(d), "D").astype("datetime64[us]"))
-            for m, d in zip(distinct, latest, strict=True)
+            int(months[0] + m): pd.Timestamp(np.datetime64(int(latest[m]), "D")).as_unit("us")
+            for m in np.flatnonzero(active)
         },
     )
 
 
-def _months_of_days(days: np.ndarray) -> np.ndarray:
-    """Return the month index of each day (``datetime64[D]``), as ``month_index`` does.
+def _days(dates: pd.Series) -> np.ndarray:
+    """Return whole days since 1970 (floored: any time of day stays on its day)."""
+    return dates.to_numpy(dtype="datetime64[us]").astype("datetime64[D]").view(np.int64)
 
-    numpy's calendar arithmetic per row is slow: each day is looked up in a table of the span.
-    """
-    if days.size == 0:
-        return np.empty(0, dtype=np.int64)
-    first, last = days.min(), days.max()
-    span = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
-    return month_index(span).astype(np.int64)[(days - first).astype(np.int64)]
+
+def _day_span(dates: pd.Series) -> tuple[int, int] | None:
+    """Return the first and last day a table's dates fall on, None when none is dated."""
+    if not dates.notna().any():
+        return None
+    ends = pd.Series([dates.min(), dates.max()]).astype("datetime64[us]")
+    first, last = _days(ends)
+    return int(first), int(last)
+
+
+def _months_of_days(days: np.ndarray) -> np.ndarray:
+    """Return the month index of each day (days since 1970), as ``month_index`` does."""
+    return month_index(days.astype("datetime64[D]")).astype(np.int64)
 
 
 GRID_CELLS = 1 << 28
 """Months x customers up to which distinct accounts are counted on a bitmap (256 MB)."""
 
 
-def _accounts_per_month(dense_month: np.ndarray, customer: np.ndarray) -> np.ndarray:
-    """Return how many distinct customers have a row in each (dense) month."""
-    n_months = int(dense_month.max()) + 1
-    n_customers = int(customer.max()) + 1
-    key = dense_month * n_customers + customer
-    if n_months * n_customers <= GRID_CELLS:
-        seen = np.zeros(n_months * n_customers, dtype=bool)
-        seen[key] = True
-        return seen.reshape(n_months, n_customers).sum(axis=1)
-    pairs = np.unique(key)
-    return np.bincount(pairs // n_customers, minlength=n_months)
+class _DistinctPairs:
+    """Distinct (month, customer) pairs, added table by table; counted per month."""
+
+    def __init__(self, n_months: int, n_customers: int):
+        self.n_months, self.n_customers = n_months, n_customers
+        on_grid = n_months * n_customers <= GRID_CELLS
+        self.seen = np.zeros(n_months * n_customers, dtype=bool) if on_grid else None
+        self.keys: list[np.ndarray] = []
+
+    def add(self, month: np.ndarray, customer: np.ndarray) -> None:
+        key = month * self.n_customers + customer.astype(np.int64)
+        if self.seen is not None:
+            self.seen[key] = True
+        else:
+            self.keys.append(np.unique(key))
+
+    def counts(self) -> np.ndarray:
+        if self.seen is not None:
+            return self.seen.reshape(self.n_months, self.n_customers).sum(axis=1)
+        pairs = np.unique(np.concatenate(self.keys)) if self.keys else np.empty(0, np.int64)
+        return np.bincount(pairs // self.n_customers, minlength=self.n_months)
 
 
 @dataclass(frozen=True)
