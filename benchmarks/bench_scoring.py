@@ -12,15 +12,22 @@ does minus MLflow logging: load and validate the raw tables, then the scoring
 job (features, probabilities, ranks, reasons for the top ``--share``, likely
 cause and play, atomic Parquet output).
 
-Reported per size: load seconds, "probabilities" (raw tables -> every account's
-calibrated probability: load + features + prediction), "with reasons" (the
-whole job: + exact LightGBM contributions for the top share, rule reasons for
-the rest, writing), accounts per second for both, CPU seconds, peak RSS, the
-RSS once the tables are loaded and the job's peak above it. With ``--chunks``
-the job is repeated at other ``scoring.chunk_customers`` on the smallest data
-set, to show the job's memory follows the chunk size, not the number of
-accounts. The machine is shared: CPU seconds are the steadier figure. Figures
-are printed and written to ``<work>/bench_scoring.json``, never asserted.
+Reported per size, each step on its own: the pyarrow read of the same Parquet
+tables (``pyarrow.parquet.read_table``, in a fresh subprocess of the same run, the
+files read once before so both start from a warm page cache) and their Arrow
+size; load (read, coerce, validate, quarantine); features; probabilities;
+reasons and writing (exact LightGBM contributions for the top ``--share``, rule
+reasons for the rest, causes, plays, the atomic Parquet output); the totals "to
+probabilities" (raw tables -> every account's calibrated probability) and "with
+reasons" (the whole job), their ratio to the pyarrow read time, the reasons
+pass's milliseconds per explained account, CPU seconds (and their ratio to
+the read's CPU seconds), the peak RSS and its ratio to the Arrow size. With
+``--chunks`` the job is repeated at other ``scoring.chunk_customers`` on the
+smallest data set, to show the job's memory follows the chunk size, not the
+number of accounts. The machine is shared: CPU
+seconds are the steadier figure. Figures are printed and written to
+``<work>/bench_scoring.json``, never asserted; ``--report FILE...`` prints the
+table of saved JSON files again.
 """
 
 from __future__ import annotations
@@ -141,9 +148,14 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
 def figures(customers, packaged, result, chunk, load_seconds, load_cpu, job_cpu, memory) -> dict:
     load_peak, loaded_rss, job_peak = memory
     accounts = result.accounts
-    to_probabilities = load_seconds + result.seconds["probabilities"]
-    with_reasons = load_seconds + result.seconds["total"]
+    steps = result.seconds
+    to_probabilities = load_seconds + steps["probabilities"]
+    with_reasons = load_seconds + steps["total"]
     return {
+        # Code before the features step was timed on its own reports it as NaN.
+        "features_seconds": steps.get("features", float("nan")),
+        "scoring_seconds": steps["probabilities"] - steps.get("features", float("nan")),
+        "reasons_seconds": steps["total"] - steps["probabilities"],
         "customers": customers,
         "accounts": accounts,
         "trees": int(packaged.meta["best_iteration"]),
@@ -163,6 +175,45 @@ def figures(customers, packaged, result, chunk, load_seconds, load_cpu, job_cpu,
         "peak_rss_gb": max(load_peak, job_peak) / 1e9,
         "loaded_rss_gb": loaded_rss / 1e9,
         "job_peak_above_loaded_gb": (job_peak - loaded_rss) / 1e9,
+    }
+
+
+def arrow_read(data: Path) -> dict:
+    """Time ``pyarrow.parquet.read_table`` of every table file, warm page cache (this process)."""
+    import pyarrow.parquet as pq
+
+    files = sorted(data.glob("*.parquet"))
+    for file in files:
+        pq.read_table(file)  # the page cache warm, as for the job
+    started, cpu = time.perf_counter(), time.process_time()
+    tables = [pq.read_table(file) for file in files]
+    return {
+        "arrow_read_seconds": time.perf_counter() - started,
+        "arrow_read_cpu_seconds": time.process_time() - cpu,
+        "arrow_gb": sum(t.nbytes for t in tables) / 1e9,
+        "input_rows": sum(t.num_rows for t in tables),
+    }
+
+
+def run_arrow_child(data: Path) -> dict:
+    command = [sys.executable, __file__, "--arrow", str(data)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def with_ratios(arrow: dict, job: dict) -> dict:
+    """Join the pyarrow read with the job; add the job's ratios to it."""
+    return {
+        **arrow,
+        **job,
+        "total_over_read": job["with_reasons_seconds"] / arrow["arrow_read_seconds"],
+        "probabilities_over_read": job["probabilities_seconds"] / arrow["arrow_read_seconds"],
+        "peak_over_arrow": job["peak_rss_gb"] / arrow["arrow_gb"],
+        # On a shared machine wall times swing; CPU seconds against CPU seconds hold still.
+        "cpu_over_read": (job["load_cpu_seconds"] + job["job_cpu_seconds"])
+        / arrow["arrow_read_cpu_seconds"],
     }
 
 
@@ -186,20 +237,24 @@ def run_child(data: Path, model: Path, share: float, chunk: int, work: Path) -> 
 
 def report(rows: list[dict]) -> str:
     lines = [
-        "| customers | open accounts | trees | chunk | load s | to probabilities s (acc/s) "
-        "| with reasons s (acc/s) | explained | ms/explained row | job CPU s | peak RSS GB "
-        "| job peak above loaded GB |",
-        "|---" * 12 + "|",
+        "| customers (input rows) | open accounts | chunk | pyarrow read s (Arrow GB) | load s "
+        "| features s | probabilities s | reasons + write s | to probabilities s (x read) "
+        "| with reasons s (x read) | explained | ms / explained | CPU s (x read CPU) "
+        "| peak GB (x Arrow) |",
+        "|---" * 14 + "|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['customers']:,} | {r['accounts']:,} | {r['trees']} | {r['chunk_customers']:,} "
-            f"| {r['load_seconds']:.1f} "
-            f"| {r['probabilities_seconds']:.1f} ({r['probabilities_accounts_per_second']:,.0f}) "
-            f"| {r['with_reasons_seconds']:.1f} ({r['with_reasons_accounts_per_second']:,.0f}) "
+            f"| {r['customers']:,} ({r['input_rows'] / 1e6:.1f}M) | {r['accounts']:,} "
+            f"| {r['chunk_customers']:,} "
+            f"| {r['arrow_read_seconds']:.1f} ({r['arrow_gb']:.2f}) | {r['load_seconds']:.1f} "
+            f"| {r['features_seconds']:.1f} | {r['scoring_seconds']:.1f} "
+            f"| {r['reasons_seconds']:.1f} "
+            f"| {r['probabilities_seconds']:.1f} ({r['probabilities_over_read']:.1f}x) "
+            f"| {r['with_reasons_seconds']:.1f} ({r['total_over_read']:.1f}x) "
             f"| {r['explained']:,} | {r['contributions_ms_per_explained_row']:.2f} "
-            f"| {r['job_cpu_seconds']:.1f} | {r['peak_rss_gb']:.2f} "
-            f"| {r['job_peak_above_loaded_gb']:.2f} |"
+            f"| {r['load_cpu_seconds'] + r['job_cpu_seconds']:.0f} ({r['cpu_over_read']:.1f}x) "
+            f"| {r['peak_rss_gb']:.2f} ({r['peak_over_arrow']:.1f}x) |"
         )
     return "\n".join(lines)
 
@@ -212,20 +267,33 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.2)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--chunks", type=int, nargs="*", default=[])
+    parser.add_argument("--report", type=Path, nargs="*", default=[], help="only print these JSONs")
     args = parser.parse_args()
+    if args.report:
+        rows = [row for file in args.report for row in json.loads(file.read_text())]
+        print(report([with_ratios(row, row) for row in rows]))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     folders = {n: data_folder(args.work, n) for n in sorted(args.customers)}
     model = model_folder(args.work, folders[min(folders)], args.trees)
+    arrow = {n: run_arrow_child(folder) for n, folder in folders.items()}
     rows = [
-        run_child(folder, model, args.share, args.chunk, args.work) for folder in folders.values()
+        with_ratios(arrow[n], run_child(folder, model, args.share, args.chunk, args.work))
+        for n, folder in folders.items()
     ]
-    rows += [run_child(folders[min(folders)], model, args.share, c, args.work) for c in args.chunks]
+    smallest = min(folders)
+    rows += [
+        with_ratios(arrow[smallest], run_child(folders[smallest], model, args.share, c, args.work))
+        for c in args.chunks
+    ]
     (args.work / "bench_scoring.json").write_text(json.dumps(rows, indent=2))
     print(report(rows))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+    if len(sys.argv) > 1 and sys.argv[1] == "--arrow":
+        print(json.dumps(arrow_read(Path(sys.argv[2]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--child":
         data, model, share, chunk, out = sys.argv[2:7]
         figures = measure(Path(data), Path(model), float(share), int(chunk), Path(out))
         print(json.dumps(figures))

@@ -247,3 +247,4 @@ class EngineParams(Section):
     gather_max_rows: int = Field(5_000_000, ge=0)
     worker_memory: str = "auto"
     retries: int = Field(2, ge=0)
+    chunk_customers: int = Field(100_000, gt=0)

@@ -283,12 +283,12 @@ def _check_activity(
     schema = SCHEMAS[name]
     validation.check_columns(frame, schema, problems)
     validation.check_ranges(name, frame, rules, problems)
-    repeated = validation.repeated_rows(name, frame, schema)
+    positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
+    repeated = validation.repeated_rows(name, frame, schema, positions)
     if rules.duplicate_rows == "quarantine":
         problems.add(validation.DUPLICATE_ROW, repeated)
     else:
         problems.note_repeated(int(repeated.sum()))
-    positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
     validation.check_customer_reference(frame["customer_id"], positions, rejected_ids, problems)
     validation.check_activity_dates(frame, schema.date_column, positions, customer_days, problems)
     if name == "balances":

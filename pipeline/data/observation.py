@@ -55,27 +55,84 @@ class ActivityMonths:
 def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths:
     """Summarise activity rows as active accounts and latest day per month.
 
+    One table at a time onto one bitmap of months x customers (or, for a span too
+    long for a bitmap, distinct pairs), so the working set is one table's days.
+
     Args:
         dated: per activity table, each kept row's customer position and its date.
     """
-    customers, months, days = [], [], []
-    for positions, dates in dated:
-        present = dates.notna().to_numpy()
-        values = dates[present].dt.normalize()
-        customers.append(positions[present].astype(np.int64))
-        months.append(month_index(pd.DatetimeIndex(values)).astype(np.int64))
-        days.append(values.to_numpy(dtype="datetime64[us]"))
-    if not customers or not sum(len(c) for c in customers):
+    spans = [_day_span(dates) for _, dates in dated]
+    present = [span for span in spans if span is not None]
+    if not present:
         return ActivityMonths()
-    customer, month = np.concatenate(customers), np.concatenate(months)
-    day = pd.Series(np.concatenate(days))
-    pairs = np.unique(np.stack([month, customer]), axis=1)
-    counted, counts = np.unique(pairs[0], return_counts=True)
-    latest = day.groupby(month).max()
+    first = min(span[0] for span in present)
+    months = _months_of_days(np.arange(first, max(span[1] for span in present) + 1))
+    n_months = int(months[-1] - months[0]) + 1
+    n_customers = max(int(positions.max()) + 1 for positions, _ in dated if len(positions))
+    counter = _DistinctPairs(n_months, n_customers)
+    latest = np.full(n_months, np.iinfo(np.int64).min)
+    for (positions, dates), span in zip(dated, spans, strict=True):
+        if span is None:
+            continue
+        known = dates.notna().to_numpy()
+        day = _days(dates)[known]
+        month = months[day - first] - months[0]
+        counter.add(month, positions[known])
+        np.maximum.at(latest, month, day)
+    active = counter.counts()
     return ActivityMonths(
-        {int(m): int(n) for m, n in zip(counted, counts, strict=True)},
-        {int(m): pd.Timestamp(d) for m, d in latest.items()},
+        {int(months[0] + m): int(active[m]) for m in np.flatnonzero(active)},
+        {
+            int(months[0] + m): pd.Timestamp(np.datetime64(int(latest[m]), "D")).as_unit("us")
+            for m in np.flatnonzero(active)
+        },
     )
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Return whole days since 1970 (floored: any time of day stays on its day)."""
+    return dates.to_numpy(dtype="datetime64[us]").astype("datetime64[D]").view(np.int64)
+
+
+def _day_span(dates: pd.Series) -> tuple[int, int] | None:
+    """Return the first and last day a table's dates fall on, None when none is dated."""
+    if not dates.notna().any():
+        return None
+    ends = pd.Series([dates.min(), dates.max()]).astype("datetime64[us]")
+    first, last = _days(ends)
+    return int(first), int(last)
+
+
+def _months_of_days(days: np.ndarray) -> np.ndarray:
+    """Return the month index of each day (days since 1970), as ``month_index`` does."""
+    return month_index(days.astype("datetime64[D]")).astype(np.int64)
+
+
+GRID_CELLS = 1 << 28
+"""Months x customers up to which distinct accounts are counted on a bitmap (256 MB)."""
+
+
+class _DistinctPairs:
+    """Distinct (month, customer) pairs, added table by table; counted per month."""
+
+    def __init__(self, n_months: int, n_customers: int):
+        self.n_months, self.n_customers = n_months, n_customers
+        on_grid = n_months * n_customers <= GRID_CELLS
+        self.seen = np.zeros(n_months * n_customers, dtype=bool) if on_grid else None
+        self.keys: list[np.ndarray] = []
+
+    def add(self, month: np.ndarray, customer: np.ndarray) -> None:
+        key = month * self.n_customers + customer.astype(np.int64)
+        if self.seen is not None:
+            self.seen[key] = True
+        else:
+            self.keys.append(np.unique(key))
+
+    def counts(self) -> np.ndarray:
+        if self.seen is not None:
+            return self.seen.reshape(self.n_months, self.n_customers).sum(axis=1)
+        pairs = np.unique(np.concatenate(self.keys)) if self.keys else np.empty(0, np.int64)
+        return np.bincount(pairs // self.n_customers, minlength=self.n_months)
 
 
 @dataclass(frozen=True)

@@ -248,12 +248,22 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
         else:
             arrow = _read_parquet_unit(source, unit, schema)
         _unique_columns(source, arrow.column_names)
-        frame = arrow.to_pandas(date_as_object=False)
+        frame = arrow_to_pandas(arrow)
+        del arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataContractError(
             source.table, None, "unreadable file", f"{unit.file}: {exc}"
         ) from None
     return frame.reset_index(drop=True)
+
+
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Convert a table read here to pandas, freeing its Arrow columns as they are converted.
+
+    The caller must hold no other reference to ``table``: the whole table in both
+    forms at once would double the peak memory of a load.
+    """
+    return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
 
 
 def read_table(data_url: str, table: str) -> pd.DataFrame | None:
@@ -287,7 +297,7 @@ def read_source(source: TableSource) -> pd.DataFrame:
             format=_parquet_format(source.schema),
             filesystem=arrow_filesystem(source.fs),
         )
-        frame = dataset.to_table().to_pandas(date_as_object=False)
+        frame = arrow_to_pandas(dataset.to_table())
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataContractError(
             source.table, None, "unreadable file", f"{source.location}: {exc}"

@@ -30,10 +30,10 @@ from features.builder.build import (
     market_reference,
 )
 from features.builder.reference import MarketReference
+from pipeline.cohorts.chunks import customer_chunks
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import Params
-from pipeline.scoring.chunks import customer_chunks
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, chunks_done, chunks_total)`` after each chunk."""

@@ -6,11 +6,13 @@ import time
 import warnings
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import typer
 
 from pipeline.cohorts.cohorts import data_span_of
 from pipeline.cohorts.matrix import feature_matrix, write_feature_dataset
 from pipeline.cohorts.snapshots import check_as_of_within, parse_as_of, resolve_as_of
+from pipeline.cohorts.streamed import write_feature_file
 from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.errors import ChurnError
 from pipeline.core.outputs import check_outputs
@@ -66,6 +68,10 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
                     ),
                     partitioned,
                 )
+            elif engine.executor.in_process and partitioned.local is not None:
+                # In this process: streamed chunk by chunk, the matrix is never held whole.
+                rows = write_feature_file(partitioned.local, months, params, out)
+                shape = f" x {len(pq.read_schema(out).names)} columns"
             else:
                 matrix = engine.run(
                     lambda parts: feature_matrix(engine.executor, parts, months, params),

@@ -3,7 +3,7 @@ import pytest
 from scoring_fixtures import SCORED_AS_OF, small_params
 
 from features.builder.build import build_feature_matrix
-from pipeline.scoring.chunks import customer_chunks
+from pipeline.cohorts.chunks import customer_chunks
 from pipeline.scoring.cohort import ChunkedCohort
 
 
