@@ -95,7 +95,7 @@ class RuleWeights(Section):
 
 
 class RuleLevels(Section):
-    """rules.levels: how many indicators make a red or yellow warning."""
+    """rules.levels: how many indicators make a red or yellow warning (the project's convention)."""
 
     red_key: int = 2
     red_key_plus_others_key: int = 1
@@ -114,6 +114,7 @@ class RuleParams(Section):
     empty_position_months: int = Field(2, ge=1)
     trade_drop_share: float = Field(0.50, ge=0, le=1)
     big_loss_share: float = Field(0.50, ge=0)
+    contact_drop_share: float = Field(1.0, gt=0)
     weights: RuleWeights = RuleWeights()
     levels: RuleLevels = RuleLevels()
 

@@ -248,7 +248,7 @@ def _details(
     """Return the alerts, plots, per-month, per-tier, overlap and calibration sections."""
     alerts = pd.DataFrame([comparison.rule_alerts], index=["rule alerts"])
     return [
-        "<h2>The rules' alerts (red or yellow)</h2>",
+        "<h2>The rules' alerts (red or yellow, the project's rules.levels)</h2>",
         _table(alerts, ""),
         "<p class='note'>The alerts as advisors see them. The rules' column above ranks "
         "customers by the rules' weighted score instead, so its figures can differ slightly.</p>",
