@@ -86,6 +86,14 @@ class FeatureParams(Section):
         return self
 
 
+class ValueParams(Section):
+    """value: what an account is worth in CNY (revenue, lifetime value, value at risk)."""
+
+    interest_spread_rate: float = Field(0.015, ge=0, le=1)
+    lifetime_months: int = Field(60, ge=1, le=600)
+    discount_rate: float = Field(0.08, ge=0, le=1)
+
+
 class RuleWeights(Section):
     """rules.weights: the rule baseline's weight per indicator group."""
 

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from models.lifetime_value import MONEY_COLUMNS
 from models.rules import RULE_FLAGS
 from pipeline.scoring.output import compact_schema, reason_columns, scores_schema
 from pipeline.scoring.reasons import Reason
 
 VALUE_COLUMN = "customer_value"
-"""The guideline's customer value score (features/value.py), the basis of value at risk."""
+"""The guideline's customer value score, 0-100 points (features/value.py)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ChunkScores:
     explained: np.ndarray
     cause: Sequence[str]
     play: Sequence[str]
+    money: pd.DataFrame  # models.lifetime_value.MONEY_COLUMNS, in CNY
 
 
 def _text(values) -> pa.Array:
@@ -66,7 +68,8 @@ def scores_table(chunk: ChunkScores, per_account: int) -> pa.Table:
     columns["likely_cause"] = _text(chunk.cause)
     columns["retention_play"] = _text(chunk.play)
     columns["customer_value"] = _number(value)
-    columns["value_at_risk"] = _number(chunk.probability * value)
+    for name in MONEY_COLUMNS:
+        columns[name] = _number(chunk.money[name])
     columns["total_assets"] = _number(frame["total_assets"])
     columns["value_tier"] = _category_text(frame["value_tier"])
     return pa.Table.from_pydict(columns, schema=scores_schema(per_account))

@@ -31,12 +31,13 @@ import pyarrow as pa
 
 from features.builder.build import combine_market_references
 from models.drift import SCORE
+from models.lifetime_value import account_money
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
-from pipeline.core.params import Params, ScoringParams
+from pipeline.core.params import Params, ScoringParams, ValueParams
 from pipeline.data.partitions import PartitionedTables, partition_tables
-from pipeline.scoring.assemble import VALUE_COLUMN, ChunkScores, compact_table, scores_table
+from pipeline.scoring.assemble import ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
 from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
@@ -173,6 +174,7 @@ def score_partitions(
             shared_model,
             causes.playbook,
             scoring.reasons_per_account,
+            params.value,
             sink,
             in_tasks,
         )
@@ -251,6 +253,7 @@ def _partition_rows(
     model: ScoringModel,
     playbook: Playbook,
     per_account: int,
+    value: ValueParams,
     sink: ScoresWriter | None,
     progress: Progress,
 ) -> PartitionRows:
@@ -260,7 +263,7 @@ def _partition_rows(
     offset = 0
     for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
-        scored = decide_accounts(frame, ranking, rows, model, causes, per_account)
+        scored = decide_accounts(frame, ranking, rows, model, causes, per_account, value)
         tables = (scores_table(scored, per_account), compact_table(scored))
         if sink is not None:
             sink.write(tables[0])
@@ -268,8 +271,7 @@ def _partition_rows(
         else:
             result.tables.append(tables)
         result.cause_counts.update(scored.cause)
-        value = frame[VALUE_COLUMN].to_numpy(dtype=np.float64)
-        result.value_at_risk += float(np.nansum(scored.probability * value))
+        result.value_at_risk += float(np.nansum(scored.money["value_at_risk_cny"]))
         offset += len(frame)
         progress("reasons", chunk + 1, cohort.n_frames)
     return result
@@ -325,14 +327,16 @@ def decide_accounts(
     model: ScoringModel,
     causes: CauseFinder,
     per_account: int,
+    value: ValueParams,
 ) -> ChunkScores:
-    """Return one chunk's rule view, reasons, likely causes and plays."""
+    """Return one chunk's rule view, reasons, likely causes, plays and money (CNY)."""
     explained = ranking.explained[rows]
+    probability = ranking.probability[rows]
     reasons = _reasons(frame, explained, model, per_account)
     cause = [causes.likely_cause(r) for r in reasons]
     return ChunkScores(
         frame=frame,
-        probability=ranking.probability[rows],
+        probability=probability,
         rank=ranking.rank[rows],
         band=ranking.band[rows],
         rule_level=model.rules.warning_level(frame),
@@ -342,6 +346,7 @@ def decide_accounts(
         explained=explained,
         cause=cause,
         play=[causes.play(c) for c in cause],
+        money=account_money(frame, probability, value, model.horizon_months),
     )
 
 

@@ -38,6 +38,11 @@ class ScoringModel:
         """The model's input columns, in order."""
         return list(self.churn.feature_columns_)
 
+    @property
+    def horizon_months(self) -> int:
+        """The label horizon the model's probability refers to (months)."""
+        return int(self.meta["label"]["horizon_months"])
+
     def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
         """Return the calibrated churn probability of each row."""
         return self.churn.predict_proba(X)[:, 1]

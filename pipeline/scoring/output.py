@@ -60,7 +60,9 @@ def scores_schema(per_account: int) -> pa.Schema:
         ("likely_cause", text),
         ("retention_play", text),
         ("customer_value", number),
-        ("value_at_risk", number),
+        ("revenue_12m_cny", number),
+        ("lifetime_value_cny", number),
+        ("value_at_risk_cny", number),
         ("total_assets", number),
         ("value_tier", text),
     ]

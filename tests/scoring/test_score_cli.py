@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from features.builder.build import build_feature_matrix
 from features.builder.registry import model_feature_columns
+from models.lifetime_value import MONEY_COLUMNS, account_money
 from models.rules import RULE_FLAGS
 from pipeline.cli import app
 from pipeline.cohorts.labels import population
@@ -56,8 +57,13 @@ def test_probabilities_and_flags_equal_the_model_on_the_whole_feature_matrix(
     np.testing.assert_array_equal(scores["churn_probability"].to_numpy(), expected)
     for flag in RULE_FLAGS:
         assert scores[flag].tolist() == X[flag].tolist()
-    value = X["customer_value"].to_numpy(dtype=float)
-    np.testing.assert_allclose(scores["value_at_risk"], expected * value, equal_nan=True)
+    np.testing.assert_allclose(scores["customer_value"], X["customer_value"], equal_nan=True)
+    money = account_money(X, expected, small_params().value, horizon_months=3)
+    for column in MONEY_COLUMNS:
+        np.testing.assert_allclose(scores[column], money[column])
+    np.testing.assert_allclose(
+        scores["value_at_risk_cny"], scores["churn_probability"] * scores["lifetime_value_cny"]
+    )
 
 
 def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(scored):
