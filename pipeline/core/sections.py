@@ -159,6 +159,17 @@ class LogisticParams(Section):
     max_iter: int = Field(1000, gt=0)
 
 
+class CauseParams(Section):
+    """model.cause: the cause model learned from customers.close_reason."""
+
+    min_closed_accounts: int = Field(200, ge=1)
+    num_leaves: int = Field(15, ge=2)
+    learning_rate: float = Field(0.05, gt=0)
+    n_estimators: int = Field(400, gt=0)
+    min_child_samples: int = Field(20, ge=1)
+    early_stopping_rounds: int = Field(30, ge=1)
+
+
 class ModelParams(Section):
     """model: seeds, calibration and each model's settings."""
 
@@ -167,6 +178,7 @@ class ModelParams(Section):
     lightgbm: LightGBMParams = LightGBMParams()
     search: SearchParams = SearchParams()
     logistic: LogisticParams = LogisticParams()
+    cause: CauseParams = CauseParams()
 
 
 class SplitParams(Section):
@@ -198,6 +210,7 @@ class ScoringParams(Section):
     reasons_top_share: float | Literal["all"] = 0.20
     reasons_per_account: int = Field(3, ge=1, le=3)
     playbook: str | None = None
+    slow_market_ratio: float = Field(0.8, gt=0)
     psi_threshold: float = Field(0.2, gt=0)
     psi_bins: int = Field(10, ge=2)
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from models.lifetime_value import MONEY_COLUMNS
 from models.rules import RULE_FLAGS
+from pipeline.scoring.causes import CauseChoice
 from pipeline.scoring.output import compact_schema, reason_columns, scores_schema
 from pipeline.scoring.reasons import Reason
 
@@ -31,7 +32,7 @@ class ChunkScores:
     rule_probability: np.ndarray
     reasons: Sequence[Sequence[Reason]]
     explained: np.ndarray
-    cause: Sequence[str]
+    cause: CauseChoice
     play: Sequence[str]
     money: pd.DataFrame  # models.lifetime_value.MONEY_COLUMNS, in CNY
 
@@ -65,7 +66,9 @@ def scores_table(chunk: ChunkScores, per_account: int) -> pa.Table:
     for k, name in enumerate(reason_columns(per_account)):
         columns[name] = _text([r[k].text if len(r) > k else None for r in chunk.reasons])
     columns["reason_source"] = _text(np.where(chunk.explained, "model", "rules"))
-    columns["likely_cause"] = _text(chunk.cause)
+    columns["likely_cause"] = _text(chunk.cause.cause)
+    columns["likely_cause_probability"] = _number(chunk.cause.probability)
+    columns["cause_source"] = _text(chunk.cause.source)
     columns["retention_play"] = _text(chunk.play)
     columns["customer_value"] = _number(value)
     for name in MONEY_COLUMNS:

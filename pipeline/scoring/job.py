@@ -35,11 +35,11 @@ from models.lifetime_value import account_money
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
-from pipeline.core.params import Params, ScoringParams, ValueParams
+from pipeline.core.params import Params, ScoringParams
 from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.scoring.assemble import ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
-from pipeline.scoring.causes import CauseFinder
+from pipeline.scoring.causes import CauseFinder, likely_causes, plays_for
 from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.output import ScoresWriter
@@ -58,8 +58,12 @@ class Ranking:
     explained: np.ndarray
 
 
-def rank_cohort(probability: np.ndarray, scoring: ScoringParams) -> Ranking:
-    """Rank the whole cohort, band it, and pick the accounts above the model-reason cut."""
+def rank_cohort(probability: np.ndarray, scoring: ScoringParams, call_list: int = 0) -> Ranking:
+    """Rank the whole cohort, band it, and pick the accounts above the model-reason cut.
+
+    The cut reaches at least the ``call_list`` accounts advisors call (params
+    ``evaluation.call_list_capacity``), so every account on the call list has reasons.
+    """
     ranks = risk_ranks(probability)
     bands = risk_bands(
         probability,
@@ -68,7 +72,8 @@ def rank_cohort(probability: np.ndarray, scoring: ScoringParams) -> Ranking:
         cuts=scoring.band_cuts,
         names=scoring.band_names,
     )
-    return Ranking(probability, ranks, bands, ranks <= _explained_count(scoring, len(ranks)))
+    explained = max(_explained_count(scoring, len(ranks)), min(call_list, len(ranks)))
+    return Ranking(probability, ranks, bands, ranks <= explained)
 
 
 @dataclass
@@ -151,7 +156,12 @@ def score_partitions(
     parts = executor.gather(scored)
     _whole_pass(progress, executor, "probabilities", len(parts))
     seconds = {"probabilities": time.perf_counter() - started}
-    rankings = _ranked([part.probability for part in parts], [part.ids for part in parts], scoring)
+    rankings = _ranked(
+        [part.probability for part in parts],
+        [part.ids for part in parts],
+        scoring,
+        params.evaluation.call_list_capacity,
+    )
     stability = StabilityCounter(model.meta.get("reference") or {})
     for part in parts:
         stability.merge(part.stability)
@@ -174,7 +184,7 @@ def score_partitions(
             shared_model,
             causes.playbook,
             scoring.reasons_per_account,
-            params.value,
+            params,
             sink,
             in_tasks,
         )
@@ -253,7 +263,7 @@ def _partition_rows(
     model: ScoringModel,
     playbook: Playbook,
     per_account: int,
-    value: ValueParams,
+    params: Params,
     sink: ScoresWriter | None,
     progress: Progress,
 ) -> PartitionRows:
@@ -263,14 +273,14 @@ def _partition_rows(
     offset = 0
     for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
-        scored = decide_accounts(frame, ranking, rows, model, causes, per_account, value)
+        scored = decide_accounts(frame, ranking, rows, model, causes, per_account, params)
         tables = (scores_table(scored, per_account), compact_table(scored))
         if sink is not None:
             sink.write(tables[0])
             sink.write_compact(tables[1])
         else:
             result.tables.append(tables)
-        result.cause_counts.update(scored.cause)
+        result.cause_counts.update(scored.cause.cause)
         result.value_at_risk += float(np.nansum(scored.money["value_at_risk_cny"]))
         offset += len(frame)
         progress("reasons", chunk + 1, cohort.n_frames)
@@ -288,14 +298,14 @@ def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: 
 
 
 def _ranked(
-    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams
+    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams, call_list: int
 ) -> list[Ranking]:
     """Rank every account in customer-id order; return each partition's share of the ranking."""
     everyone = np.concatenate(probabilities) if probabilities else np.empty(0)
     if len(probabilities) == 1:
-        return [rank_cohort(everyone, scoring)]  # one partition is in customer-id order
+        return [rank_cohort(everyone, scoring, call_list)]  # one partition: customer-id order
     order = np.argsort(np.concatenate(ids).astype(str), kind="stable")
-    ranking = rank_cohort(everyone[order], scoring)
+    ranking = rank_cohort(everyone[order], scoring, call_list)
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
     bounds = np.cumsum([0, *(len(p) for p in probabilities)])
@@ -327,13 +337,15 @@ def decide_accounts(
     model: ScoringModel,
     causes: CauseFinder,
     per_account: int,
-    value: ValueParams,
+    params: Params,
 ) -> ChunkScores:
     """Return one chunk's rule view, reasons, likely causes, plays and money (CNY)."""
     explained = ranking.explained[rows]
     probability = ranking.probability[rows]
     reasons = _reasons(frame, explained, model, per_account)
-    cause = [causes.likely_cause(r) for r in reasons]
+    choice = likely_causes(
+        frame, reasons, model.cause, causes, slow_market_ratio=params.scoring.slow_market_ratio
+    )
     return ChunkScores(
         frame=frame,
         probability=probability,
@@ -344,9 +356,9 @@ def decide_accounts(
         rule_probability=model.rule_probability(frame),
         reasons=reasons,
         explained=explained,
-        cause=cause,
-        play=[causes.play(c) for c in cause],
-        money=account_money(frame, probability, value, model.horizon_months),
+        cause=choice,
+        play=plays_for(choice, frame, causes.playbook),
+        money=account_money(frame, probability, params.value, model.horizon_months),
     )
 
 

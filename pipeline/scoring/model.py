@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.cause_model import ChurnCauseModel
 from models.lightgbm_model import ChurnLightGBM
 from models.package import PackagedModel
 from models.rules import RuleBaseline
@@ -32,6 +33,7 @@ class ScoringModel:
     source: str
     rules: RuleBaseline
     fitted_rules: RuleBaseline | None
+    cause: ChurnCauseModel | None = None  # learned from recorded close reasons, if any
 
     @property
     def feature_columns(self) -> list[str]:
@@ -75,6 +77,7 @@ def scoring_model(
         source=packaged.source,
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=fitted_rule_baseline(packaged.meta),
+        cause=packaged.cause,
     )
 
 

@@ -58,6 +58,8 @@ def scores_schema(per_account: int) -> pa.Schema:
         *((name, text) for name in reason_columns(per_account)),
         ("reason_source", text),
         ("likely_cause", text),
+        ("likely_cause_probability", number),
+        ("cause_source", text),
         ("retention_play", text),
         ("customer_value", number),
         ("revenue_12m_cny", number),

@@ -27,6 +27,7 @@ from pipeline.tracking.registry import (
     log_run_model,
     set_alias,
 )
+from pipeline.training.causes import cause_metrics
 from pipeline.training.fit import evaluate_on
 
 
@@ -88,6 +89,7 @@ def finish_training_run(
         | {"fitted.best_iteration": fitted.lightgbm.best_iteration_}
     )
     mlflow.log_metrics(flat_metrics(evaluation.metrics))
+    _log_cause_model(evaluation.metrics.get("causes"))
     _log_search_trials(fitted.search_trials)
     mlflow.log_artifacts(str(out), artifact_path="run")
     info = log_run_model(outputs)
@@ -109,6 +111,14 @@ def finish_training_run(
         client.delete_model_version(name, version)
         raise
     return TrackedRun(run.info.run_id, version, promotion, info.model_uri)
+
+
+def _log_cause_model(causes: dict | None) -> None:
+    """Log the cause model's out-of-time measures (``cause.*``) and its confusion table."""
+    if not causes or not causes.get("fitted"):
+        return
+    mlflow.log_metrics(cause_metrics(causes))
+    mlflow.log_dict(causes["confusion"], "cause_confusion.json")
 
 
 def _log_search_trials(trials: list[dict]) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.core.atomic import atomic_path, atomic_write_parquet, atomic_write_text
 from pipeline.core.params import Params
 from pipeline.training.plots import evaluation_figures
-from pipeline.training.report import render_report
+from pipeline.training.report import cause_sections, render_report, value_sections
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -64,6 +64,10 @@ def write_evaluation(
             "label": f"{params.label.definition}, {params.label.horizon_months} months",
         },
         calibration=calibration,
+        sections=[
+            *value_sections(evaluation.metrics.get("value")),
+            *cause_sections(evaluation.metrics.get("causes")),
+        ],
     )
     _write_figures(figures, run / "plots")
     return atomic_write_text(html, run / REPORT_FILE)

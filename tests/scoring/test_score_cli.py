@@ -18,6 +18,7 @@ from pipeline.cli import app
 from pipeline.cohorts.labels import population
 from pipeline.core.contract import CLOSE_REASONS
 from pipeline.scoring.bands import top_count
+from pipeline.scoring.causes import DRIVERS_SOURCE, SLOW_MARKET_SOURCE
 from pipeline.scoring.output import scores_schema
 from pipeline.scoring.playbook import load_playbook
 from pipeline.tracking.registry import load_packaged_model
@@ -71,17 +72,38 @@ def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(score
     p = scores["churn_probability"]
     expected_band = np.where(p >= 0.3, "high", np.where(p >= 0.1, "medium", "low"))
     assert scores["risk_band"].tolist() == expected_band.tolist()
-    explained = scores["rank"] <= top_count(0.2, len(scores))
+    # model reasons for the top 20%, and at least for the call list of K = 500
+    explained = scores["rank"] <= max(top_count(0.2, len(scores)), 500)
     assert (scores.loc[explained, "reason_source"] == "model").all()
     assert (scores.loc[~explained, "reason_source"] == "rules").all()
     assert scores.loc[explained, "reason_1"].notna().all()  # the top always has a driver
     no_rule = ~scores[list(RULE_FLAGS)].any(axis=1)
     assert scores.loc[~explained & no_rule, "reason_1"].isna().all()
     assert scores["likely_cause"].isin(CLOSE_REASONS).all()
+    # No cause model in this package: the playbook's drivers decide, and say so.
+    assert scores["cause_source"].isin([DRIVERS_SOURCE, SLOW_MARKET_SOURCE]).all()
+    assert scores["likely_cause_probability"].isna().all()
+    slow = scores["cause_source"] == SLOW_MARKET_SOURCE
+    assert (scores.loc[slow, "likely_cause"] == "other").all()
     playbook = load_playbook(None, model_feature_columns())
-    plays = {c.name: c.play for c in playbook.causes}
-    assert (scores["retention_play"] == scores["likely_cause"].map(plays)).all()
+    assert scores["retention_play"].str.endswith(playbook.failed_retention).all()
+    opening = {c.name: c.play.split("{")[0][:40] for c in playbook.causes}
+    starts = [
+        play.startswith(playbook.slow_market[:40] if is_slow else opening[cause])
+        for play, cause, is_slow in zip(
+            scores["retention_play"], scores["likely_cause"], slow, strict=True
+        )
+    ]
+    assert all(starts)
     assert scores["rule_level"].isin(["none", "yellow", "red"]).all()
+
+
+def test_every_account_on_the_call_list_has_reasons(scored):
+    _, _, scores = scored
+    call_list = scores[scores["rank"] <= small_params().evaluation.call_list_capacity]
+    assert len(call_list) == 500
+    assert call_list["reason_1"].notna().all()
+    assert (call_list["reason_source"] == "model").all()
 
 
 def test_the_csv_export_holds_the_same_rows(scored):
