@@ -204,6 +204,7 @@ def evaluate_models(
 ) -> Evaluation:
     """Compare every model on the same out-of-time test cohort (and the cause model, if any)."""
     evaluation = evaluate_on(fitted.models, cohorts.test, columns, params)
+    evaluation.metrics["value"] = value_figures(fitted.lightgbm, cohorts.test, params)
     evaluation.metrics["causes"] = cause_tree(fitted.cause)
     return evaluation
 
@@ -221,6 +222,4 @@ def evaluate_on(
         evaluation=params.evaluation,
         rule_alerts=alerts,
     )
-    metrics = comparison.to_metrics_json()
-    metrics["value"] = value_figures(models["lightgbm"], cohort, params)
-    return Evaluation(comparison, metrics)
+    return Evaluation(comparison, comparison.to_metrics_json())

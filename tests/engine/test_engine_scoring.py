@@ -31,7 +31,7 @@ def scoring_model_of(model, params, meta=None):
 
     return ScoringModel(
         churn=model,
-        meta=meta or {},
+        meta={"label": params.label.model_dump(), **(meta or {})},
         source="test",
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=None,
@@ -86,7 +86,7 @@ def test_full_scores_rows_equal_the_local_scoring_job(client, tables, params, mo
 
     scoring = ScoringModel(
         churn=model,
-        meta={},
+        meta={"label": params.label.model_dump()},
         source="test",
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=None,
