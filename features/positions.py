@@ -38,6 +38,22 @@ def cash_share(cash_monthly: Monthly, total_assets: np.ndarray) -> np.ndarray:
     return ratio(value_at(cash_monthly, 0), total_assets)
 
 
+def cash_mean_12m(cash_monthly: Monthly) -> np.ndarray:
+    """Average the month-end cash balance over the last 12 months (CNY).
+
+    Business definition: the broker's interest-spread revenue is earned on the client's average
+    cash balance (branch value documents: revenue = commission + interest spread on client
+    cash): mean month-end cash over the months of T-11..T that have a balance row (of a
+    younger account: its months); NaN when none has.
+    """
+    if not cash_monthly.available:
+        return cash_monthly.nan()
+    known = ~np.isnan(cash_monthly.values)
+    clock = cash_monthly.clock
+    total = window_sum(Monthly(np.where(known, cash_monthly.values, 0.0), clock), 12)
+    return ratio(total, window_sum(Monthly(known.astype(np.float64), clock), 12))
+
+
 def _asset_change(assets_monthly: Monthly, months: int) -> np.ndarray:
     return ratio(value_at(assets_monthly, 0), value_at(assets_monthly, months)) - 1.0
 

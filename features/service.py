@@ -89,25 +89,35 @@ def contacts_12m(contacts_monthly: Monthly) -> np.ndarray:
 
 
 def contacts_recent_vs_prev3m(contacts_monthly: Monthly) -> np.ndarray:
-    """Compare the busier of this and last month's contacts with the 3 months before.
+    """Compare the quieter of this and last month's contacts with the 3 months before.
 
-    Business definition: guideline qualitative indicator "contact drop", its measure: the larger
-    of this and last month's contacts / mean monthly contacts of months T-4..T-2, so a value
-    below 1 means both months fell below that average. An account younger than 5 months is
-    compared with the mean of the months of T-4..T-2 it has. NaN when those months hold no
+    Business definition: guideline qualitative indicator "contact drop"
+    (当月或上月沟通频率低于前3个月平均频率), its measure: the smaller of this and last
+    month's contacts / mean monthly contacts of months T-4..T-2, so a value below 1
+    means this month or last month (or both) fell below that average. An account
+    younger than 5 months is compared with the mean of the months of T-4..T-2 it has.
+    NaN when those months hold no
     contact or the account has none of them (younger than 3 months).
     """
-    recent = np.fmax(value_at(contacts_monthly, 0), value_at(contacts_monthly, 1))
+    # The guideline says this month OR last month: the quieter of the two decides.
+    recent = np.fmin(value_at(contacts_monthly, 0), value_at(contacts_monthly, 1))
     return ratio(recent, window_mean(contacts_monthly, 3, lag=2))
 
 
-def warn_contact_drop(contacts_recent_vs_prev3m: np.ndarray) -> np.ndarray:
-    """Flag customers whose contacts fell below their usual level in both of the last 2 months.
+def warn_contact_drop(
+    contacts_recent_vs_prev3m: np.ndarray, *, contact_drop_share: float
+) -> np.ndarray:
+    """Flag customers whose contacts fell below their usual level this month or last month.
 
-    Business definition: guideline qualitative indicator "contact drop": contacts in this and
-    last month below the previous 3-month average.
+    Business definition: guideline qualitative indicator "contact drop": contacts this month or
+    last month below the previous 3-month average (below 100% of it by default; False when the
+    measure is NaN).
+
+    Args:
+        contacts_recent_vs_prev3m: the quieter recent month's contacts / the previous average.
+        contact_drop_share: rules.contact_drop_share (1.0: any month below the average).
     """
-    return contacts_recent_vs_prev3m < 1.0
+    return contacts_recent_vs_prev3m < contact_drop_share
 
 
 def months_since_last_contact(contacts_monthly: Monthly) -> np.ndarray:

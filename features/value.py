@@ -79,7 +79,9 @@ def customer_value(
     Business definition: guideline customer value = 50% contribution net of cost + 20% asset
     growth potential + 10% new-product appetite + 10% influence + 10% personal resources, each
     proxy (module docstring) as its percentile among accounts open that month; a missing proxy
-    drops out and the other weights are rescaled; NaN when all are missing.
+    drops out and the other weights are rescaled; NaN when all are missing. Unit: points from 0
+    to 100 (a rank among that month's accounts, not money; the scores file's CNY columns are
+    revenue_12m_cny, lifetime_value_cny and value_at_risk_cny).
 
     Args:
         contribution_12m_market_pct: percentile of contribution net of cost.

@@ -24,6 +24,7 @@ import lightgbm
 import pandas as pd
 
 from models.calibration import Calibrator
+from models.cause_model import ChurnCauseModel
 from models.lightgbm_model import ChurnLightGBM
 from pipeline.core.errors import ChurnError
 
@@ -31,7 +32,11 @@ DATA_FOLDER = "churn_model"
 BOOSTER_FILE = "model.lgb"
 CALIBRATOR_FILE = "calibrator.json"
 META_FILE = "churn_model.json"
+CAUSE_FILE = "cause_model.lgb"
 CHECKSUMMED_FILES = (BOOSTER_FILE, CALIBRATOR_FILE)
+CAUSE_META = "cause_model"
+"""Metadata key of the optional cause model: its classes, features and iteration; the
+booster itself is ``cause_model.lgb`` (checksummed like the others)."""
 
 
 def sha256_of(path: Path) -> str:
@@ -67,13 +72,24 @@ def write_model_data(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / BOOSTER_FILE).write_text(booster.model_to_string())
     (folder / CALIBRATOR_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2))
+    meta, files = _with_cause_file(meta, folder)
     full = {
         **meta,
         "categories": training_categories(booster, example),
-        "files": {name: sha256_of(folder / name) for name in CHECKSUMMED_FILES},
+        "files": {name: sha256_of(folder / name) for name in files},
     }
     (folder / META_FILE).write_text(json.dumps(full, indent=2, default=str))
     return folder
+
+
+def _with_cause_file(meta: Mapping[str, Any], folder: Path) -> tuple[dict[str, Any], tuple]:
+    """Move the cause model's booster text (if any) out of the metadata into its own file."""
+    cause = meta.get(CAUSE_META)
+    if cause is None:
+        return dict(meta), CHECKSUMMED_FILES
+    (folder / CAUSE_FILE).write_text(cause["booster"])
+    rest = {key: value for key, value in cause.items() if key != "booster"}
+    return {**meta, CAUSE_META: rest}, (*CHECKSUMMED_FILES, CAUSE_FILE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class PackagedModel:
     calibrator: Calibrator
     meta: dict[str, Any]
     source: str
+    cause: ChurnCauseModel | None = None
 
     def churn_model(self) -> ChurnLightGBM:
         """Return the calibrated model ready to predict (a fitted ChurnLightGBM)."""
@@ -108,11 +125,27 @@ def read_model_data(folder: Path, source: str) -> PackagedModel:
     for name in CHECKSUMMED_FILES:
         _verify(folder / name, recorded.get(name))
     booster = _read_booster(folder / BOOSTER_FILE)
+    cause = _read_cause_model(folder, meta, recorded)
     try:
         calibrator = Calibrator.from_dict(_read_json(folder / CALIBRATOR_FILE, source))
     except (ChurnError, KeyError, TypeError, ValueError) as exc:
         raise ChurnError(f"{folder / CALIBRATOR_FILE}: not a calibrator ({exc})") from None
-    return PackagedModel(booster, calibrator, meta, source)
+    return PackagedModel(booster, calibrator, meta, source, cause)
+
+
+def _read_cause_model(folder: Path, meta: Mapping[str, Any], recorded: Mapping) -> Any:
+    """Return the packaged cause model, None when the model was trained without reasons."""
+    state = meta.get(CAUSE_META)
+    if state is None:
+        return None
+    _verify(folder / CAUSE_FILE, recorded.get(CAUSE_FILE))
+    _read_booster(folder / CAUSE_FILE)  # a clear error naming the file if it is not a booster
+    try:
+        return ChurnCauseModel.from_dict({**state, "booster": (folder / CAUSE_FILE).read_text()})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChurnError(
+            f"{folder / META_FILE}: {CAUSE_META} is not a cause model ({exc})"
+        ) from None
 
 
 def _verify(path: Path, expected: Any) -> None:

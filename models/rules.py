@@ -3,8 +3,10 @@
 The guideline groups its indicators into key, auxiliary and qualitative ones.
 The baseline's score weights the fired indicators by group (params.yaml
 ``rules.weights``); ``fit`` learns the churn rate of each score value on the
-training months so that its probabilities compare with the models'. Warning
-levels (``rules.levels``) are the guideline's red / yellow / none alerts.
+training months so that its probabilities compare with the models'. The
+warning levels red / yellow / none (``rules.levels``) are the project's own
+convention: the guideline names the indicators but never says how many of them
+make a warning.
 """
 
 from __future__ import annotations
@@ -167,7 +169,7 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
         return predicted_class(self.classes_, proba)
 
     def warning_level(self, X: pd.DataFrame) -> pd.Series:
-        """Return each row's guideline warning level: "red", "yellow" or "none"."""
+        """Return each row's warning level (the project's ``rules.levels``): red, yellow, none."""
         lv = _settings(self.levels, RuleLevels)
         key = fired_count(X, KEY_FLAGS)
         others = fired_count(X, AUXILIARY_FLAGS) + fired_count(X, QUALITATIVE_FLAGS)
@@ -181,5 +183,5 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
         )
 
     def alerts(self, X: pd.DataFrame) -> pd.Series:
-        """Return whether the guideline raises a warning (red or yellow) for each row."""
+        """Return whether the rules raise a warning (red or yellow) for each row."""
         return (self.warning_level(X) != "none").rename("rule_alert")

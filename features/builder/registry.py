@@ -149,6 +149,7 @@ FEATURES: tuple[Feature, ...] = (
     F(flows.months_since_last_inflow, "months since funds last came in", "months"),
     F(positions.total_assets, "total assets", "cny"),
     F(positions.cash_share, "cash share of assets", "share"),
+    F(positions.cash_mean_12m, "average cash balance over 12 months", "cny"),
     F(positions.asset_change_1m, "asset change over 1 month", "change"),
     F(positions.asset_change_3m, "asset change over 3 months", "change"),
     F(positions.asset_change_6m, "asset change over 6 months", "change"),

@@ -35,6 +35,7 @@ from pipeline.core.sections import (  # noqa: F401  (re-exported: stages import 
     SplitParams,
     TrackingParams,
     ValidationParams,
+    ValueParams,
 )
 
 
@@ -46,6 +47,7 @@ class Params(Section):
     label: LabelParams = LabelParams()
     snapshots: SnapshotParams = SnapshotParams()
     features: FeatureParams = FeatureParams()
+    value: ValueParams = ValueParams()
     rules: RuleParams = RuleParams()
     model: ModelParams = ModelParams()
     split: SplitParams = SplitParams()

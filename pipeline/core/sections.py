@@ -86,6 +86,14 @@ class FeatureParams(Section):
         return self
 
 
+class ValueParams(Section):
+    """value: what an account is worth in CNY (revenue, lifetime value, value at risk)."""
+
+    interest_spread_rate: float = Field(0.015, ge=0, le=1)
+    lifetime_months: int = Field(60, ge=1, le=600)
+    discount_rate: float = Field(0.08, ge=0, le=1)
+
+
 class RuleWeights(Section):
     """rules.weights: the rule baseline's weight per indicator group."""
 
@@ -95,7 +103,7 @@ class RuleWeights(Section):
 
 
 class RuleLevels(Section):
-    """rules.levels: how many indicators make a red or yellow warning."""
+    """rules.levels: how many indicators make a red or yellow warning (the project's convention)."""
 
     red_key: int = 2
     red_key_plus_others_key: int = 1
@@ -114,6 +122,7 @@ class RuleParams(Section):
     empty_position_months: int = Field(2, ge=1)
     trade_drop_share: float = Field(0.50, ge=0, le=1)
     big_loss_share: float = Field(0.50, ge=0)
+    contact_drop_share: float = Field(1.0, gt=0)
     weights: RuleWeights = RuleWeights()
     levels: RuleLevels = RuleLevels()
 
@@ -150,6 +159,17 @@ class LogisticParams(Section):
     max_iter: int = Field(1000, gt=0)
 
 
+class CauseParams(Section):
+    """model.cause: the cause model learned from customers.close_reason."""
+
+    min_closed_accounts: int = Field(200, ge=1)
+    num_leaves: int = Field(15, ge=2)
+    learning_rate: float = Field(0.05, gt=0)
+    n_estimators: int = Field(400, gt=0)
+    min_child_samples: int = Field(20, ge=1)
+    early_stopping_rounds: int = Field(30, ge=1)
+
+
 class ModelParams(Section):
     """model: seeds, calibration and each model's settings."""
 
@@ -160,6 +180,7 @@ class ModelParams(Section):
     lightgbm: LightGBMParams = LightGBMParams()
     search: SearchParams = SearchParams()
     logistic: LogisticParams = LogisticParams()
+    cause: CauseParams = CauseParams()
 
 
 class SplitParams(Section):
@@ -192,6 +213,7 @@ class ScoringParams(Section):
     reasons_top_share: float | Literal["all"] = 0.20
     reasons_per_account: int = Field(3, ge=1, le=3)
     playbook: str | None = None
+    slow_market_ratio: float = Field(0.8, gt=0)
     psi_threshold: float = Field(0.2, gt=0)
     psi_bins: int = Field(10, ge=2)
 

@@ -1,7 +1,7 @@
 """Call lists for people: one list per advisor, capped, ordered by expected saved value.
 
 Each account's expected saved value is what a call is worth:
-``value_at_risk x save_rate(play) - contact_cost``, with the play's save rate
+``value_at_risk_cny x save_rate(play) - contact_cost`` (CNY), with the play's save rate
 measured by the retention loop (pipeline/retention/effect.py) or its prior. An
 advisor's list holds at most ``calls_per_advisor`` accounts with a positive
 expected saved value, best first; accounts without an advisor go to their
@@ -257,9 +257,9 @@ def branches_page(by_branch: Mapping[str, Sequence[CallList]], as_of: str) -> st
     )
 
 
-VALUE_AT_RISK = "value_at_risk"
-"""The scores column call lists weigh (probability x the account's value)."""
-VALUE_UNIT = "points"
+VALUE_AT_RISK = "value_at_risk_cny"
+"""The scores column call lists weigh: probability x the account's lifetime value, in CNY."""
+VALUE_UNIT = "CNY"
 """The unit of :data:`VALUE_AT_RISK`, shown on the pages."""
 
 

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from models.lifetime_value import MONEY_COLUMNS
 from models.rules import RULE_FLAGS
+from pipeline.scoring.causes import CauseChoice
 from pipeline.scoring.output import compact_schema, reason_columns, scores_schema
 from pipeline.scoring.reasons import Reason
 
 VALUE_COLUMN = "customer_value"
-"""The guideline's customer value score (features/value.py), the basis of value at risk."""
+"""The guideline's customer value score, 0-100 points (features/value.py)."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,11 @@ class ChunkScores:
     rule_probability: np.ndarray
     reasons: Sequence[Sequence[Reason]]
     explained: np.ndarray
-    cause: Sequence[str]
+    cause: CauseChoice
     play: Sequence[str]
     owners: pd.DataFrame  # advisor_id, branch (pipeline/retention/control.py)
     control: np.ndarray  # held back from call lists by design
+    money: pd.DataFrame  # models.lifetime_value.MONEY_COLUMNS, in CNY
 
 
 def _text(values) -> pa.Array:
@@ -65,10 +68,13 @@ def scores_table(chunk: ChunkScores, per_account: int) -> pa.Table:
     for k, name in enumerate(reason_columns(per_account)):
         columns[name] = _text([r[k].text if len(r) > k else None for r in chunk.reasons])
     columns["reason_source"] = _text(np.where(chunk.explained, "model", "rules"))
-    columns["likely_cause"] = _text(chunk.cause)
+    columns["likely_cause"] = _text(chunk.cause.cause)
+    columns["likely_cause_probability"] = _number(chunk.cause.probability)
+    columns["cause_source"] = _text(chunk.cause.source)
     columns["retention_play"] = _text(chunk.play)
     columns["customer_value"] = _number(value)
-    columns["value_at_risk"] = _number(chunk.probability * value)
+    for name in MONEY_COLUMNS:
+        columns[name] = _number(chunk.money[name])
     columns["total_assets"] = _number(frame["total_assets"])
     columns["value_tier"] = _category_text(frame["value_tier"])
     columns["advisor_id"] = _text(chunk.owners["advisor_id"])

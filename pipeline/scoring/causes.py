@@ -1,6 +1,9 @@
-"""The likely cause of an account's churn risk, and its retention play, from its reasons.
+"""The likely cause of an account's churn risk, and its retention play.
 
-Each reason votes for every playbook cause that lists one of its drivers; the
+When the packaged model carries a cause model (learned from recorded close
+reasons, models/cause_model.py), it names the cause with its probability.
+Otherwise the playbook's driver mapping decides, and ``cause_source`` says so:
+each reason votes for every playbook cause that lists one of its drivers; the
 strongest reason counts most (with three reasons: 3, 2, 1). The cause with most
 votes wins, a tie goes to the cause written first in the playbook, and an
 account whose reasons match no cause gets ``other``.
@@ -10,8 +13,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from pipeline.scoring.playbook import FALLBACK_CAUSE, Playbook
+import numpy as np
+import pandas as pd
+
+from models.cause_model import ChurnCauseModel
+from pipeline.scoring.playbook import FALLBACK_CAUSE, Playbook, play_figures
 from pipeline.scoring.reasons import Reason
 
 
@@ -46,3 +54,79 @@ class CauseFinder:
                 votes[position] += strength
         best = max(range(len(votes)), key=lambda i: (votes[i], -i))
         return self._names[best] if votes[best] > 0 else FALLBACK_CAUSE
+
+
+MODEL_SOURCE = "cause model"
+DRIVERS_SOURCE = "playbook drivers (no recorded close reasons)"
+SLOW_MARKET_SOURCE = "playbook drivers: slow market"
+MARKET_SENSITIVE_CAUSES = ("commission", "private_fund")
+"""Driver causes that a market-wide slowdown imitates (everyone trades less, holds cash)."""
+
+
+@dataclass(frozen=True)
+class CauseChoice:
+    """Each account's likely cause, its probability (NaN from drivers) and where it came from."""
+
+    cause: list[str]
+    probability: np.ndarray
+    source: list[str]
+
+
+def market_slowdown(frame: pd.DataFrame, *, slow_market_ratio: float) -> np.ndarray:
+    """Return whether the account's trading fell with a market-wide slowdown, not on its own.
+
+    The market's typical account (the median) trades at most ``slow_market_ratio`` of
+    its previous 3 months, and this account kept at least that share of the market's
+    ratio (``trades_ratio_vs_market``): its fall is the market's.
+    """
+    own = frame["trades_3m_vs_prev_3m"].to_numpy(np.float64)
+    versus_market = frame["trades_ratio_vs_market"].to_numpy(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        market = own / versus_market  # the month's median ratio, exactly, where both are known
+    return (market <= slow_market_ratio) & (versus_market >= slow_market_ratio)
+
+
+def likely_causes(
+    frame: pd.DataFrame,
+    reasons: Sequence[Sequence[Reason]],
+    cause_model: ChurnCauseModel | None,
+    finder: CauseFinder,
+    *,
+    slow_market_ratio: float,
+) -> CauseChoice:
+    """Return the likely causes: from the cause model when packaged, else the playbook's drivers.
+
+    Without a cause model the driver vote decides, except that a commission or
+    private-fund vote during a market-wide slowdown (:func:`market_slowdown`) becomes
+    ``other`` (the guideline's "other: a slow market").
+    """
+    if cause_model is not None:
+        probability = cause_model.predict_proba(frame)
+        best = np.argmax(probability, axis=1)
+        return CauseChoice(
+            list(cause_model.classes_[best]),
+            probability[np.arange(len(frame)), best],
+            [MODEL_SOURCE] * len(frame),
+        )
+    voted = [finder.likely_cause(r) for r in reasons]
+    slow = market_slowdown(frame, slow_market_ratio=slow_market_ratio)
+    market = [bool(s) and c in MARKET_SENSITIVE_CAUSES for c, s in zip(voted, slow, strict=True)]
+    return CauseChoice(
+        [FALLBACK_CAUSE if m else c for c, m in zip(voted, market, strict=True)],
+        np.full(len(frame), np.nan),
+        [SLOW_MARKET_SOURCE if m else DRIVERS_SOURCE for m in market],
+    )
+
+
+def plays_for(choice: CauseChoice, frame: pd.DataFrame, playbook: Playbook) -> list[str]:
+    """Return each account's play: its cause's, in its value tier's variant, figures filled in."""
+    figures = play_figures(frame, playbook.rival_commission_rate)
+    tiers = frame["value_tier"].astype(object).where(frame["value_tier"].notna(), None)
+    return [
+        playbook.slow_market_play(tier, said)
+        if source == SLOW_MARKET_SOURCE
+        else playbook.play_for(cause, tier, said)
+        for cause, source, tier, said in zip(
+            choice.cause, choice.source, tiers.to_numpy(), figures, strict=True
+        )
+    ]

@@ -31,15 +31,16 @@ import pyarrow as pa
 
 from features.builder.build import combine_market_references
 from models.drift import SCORE
+from models.lifetime_value import account_money
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
-from pipeline.core.params import Params, RetentionParams, ScoringParams
+from pipeline.core.params import Params, ScoringParams
 from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.retention.control import account_owners, held_back
-from pipeline.scoring.assemble import VALUE_COLUMN, ChunkScores, compact_table, scores_table
+from pipeline.scoring.assemble import ChunkScores, compact_table, scores_table
 from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
-from pipeline.scoring.causes import CauseFinder
+from pipeline.scoring.causes import CauseFinder, likely_causes, plays_for
 from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.output import ScoresWriter
@@ -58,8 +59,12 @@ class Ranking:
     explained: np.ndarray
 
 
-def rank_cohort(probability: np.ndarray, scoring: ScoringParams) -> Ranking:
-    """Rank the whole cohort, band it, and pick the accounts above the model-reason cut."""
+def rank_cohort(probability: np.ndarray, scoring: ScoringParams, call_list: int = 0) -> Ranking:
+    """Rank the whole cohort, band it, and pick the accounts above the model-reason cut.
+
+    The cut reaches at least the ``call_list`` accounts advisors call (params
+    ``evaluation.call_list_capacity``), so every account on the call list has reasons.
+    """
     ranks = risk_ranks(probability)
     bands = risk_bands(
         probability,
@@ -68,7 +73,8 @@ def rank_cohort(probability: np.ndarray, scoring: ScoringParams) -> Ranking:
         cuts=scoring.band_cuts,
         names=scoring.band_names,
     )
-    return Ranking(probability, ranks, bands, ranks <= _explained_count(scoring, len(ranks)))
+    explained = max(_explained_count(scoring, len(ranks)), min(call_list, len(ranks)))
+    return Ranking(probability, ranks, bands, ranks <= explained)
 
 
 @dataclass
@@ -152,7 +158,12 @@ def score_partitions(
     parts = executor.gather(scored)
     _whole_pass(progress, executor, "probabilities", len(parts))
     seconds = {"features": features_seconds, "probabilities": time.perf_counter() - started}
-    rankings = _ranked([part.probability for part in parts], [part.ids for part in parts], scoring)
+    rankings = _ranked(
+        [part.probability for part in parts],
+        [part.ids for part in parts],
+        scoring,
+        params.evaluation.call_list_capacity,
+    )
     stability = StabilityCounter(model.meta.get("reference") or {})
     for part in parts:
         stability.merge(part.stability)
@@ -175,7 +186,7 @@ def score_partitions(
             shared_model,
             causes.playbook,
             scoring.reasons_per_account,
-            params.retention,
+            params,
             sink,
             in_tasks,
         )
@@ -254,7 +265,7 @@ def _partition_rows(
     model: ScoringModel,
     playbook: Playbook,
     per_account: int,
-    retention: RetentionParams,
+    params: Params,
     sink: ScoresWriter | None,
     progress: Progress,
 ) -> PartitionRows:
@@ -265,7 +276,7 @@ def _partition_rows(
     for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
         scored = decide_accounts(
-            frame, ranking, rows, model, causes, per_account, cohort.customers, retention
+            frame, ranking, rows, model, causes, per_account, params, cohort.customers
         )
         tables = (scores_table(scored, per_account), compact_table(scored))
         if sink is not None:
@@ -273,9 +284,8 @@ def _partition_rows(
             sink.write_compact(tables[1])
         else:
             result.tables.append(tables)
-        result.cause_counts.update(scored.cause)
-        value = frame[VALUE_COLUMN].to_numpy(dtype=np.float64)
-        result.value_at_risk += float(np.nansum(scored.probability * value))
+        result.cause_counts.update(scored.cause.cause)
+        result.value_at_risk += float(np.nansum(scored.money["value_at_risk_cny"]))
         offset += len(frame)
         progress("reasons", chunk + 1, cohort.n_frames)
     return result
@@ -292,14 +302,14 @@ def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: 
 
 
 def _ranked(
-    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams
+    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams, call_list: int
 ) -> list[Ranking]:
     """Rank every account in customer-id order; return each partition's share of the ranking."""
     everyone = np.concatenate(probabilities) if probabilities else np.empty(0)
     if len(probabilities) == 1:
-        return [rank_cohort(everyone, scoring)]  # one partition is in customer-id order
+        return [rank_cohort(everyone, scoring, call_list)]  # one partition: customer-id order
     order = np.argsort(np.concatenate(ids).astype(str), kind="stable")
-    ranking = rank_cohort(everyone[order], scoring)
+    ranking = rank_cohort(everyone[order], scoring, call_list)
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
     bounds = np.cumsum([0, *(len(p) for p in probabilities)])
@@ -331,17 +341,20 @@ def decide_accounts(
     model: ScoringModel,
     causes: CauseFinder,
     per_account: int,
+    params: Params,
     customers: pd.DataFrame,
-    retention: RetentionParams,
 ) -> ChunkScores:
-    """Return one chunk's rule view, reasons, likely causes, plays, owners and control group."""
+    """Return one chunk's rule view, reasons, likely causes, plays, money (CNY), owners, control."""
     explained = ranking.explained[rows]
+    probability = ranking.probability[rows]
     ids = frame["customer_id"].to_numpy(dtype=object)
     reasons = _reasons(frame, explained, model, per_account)
-    cause = [causes.likely_cause(r) for r in reasons]
+    choice = likely_causes(
+        frame, reasons, model.cause, causes, slow_market_ratio=params.scoring.slow_market_ratio
+    )
     return ChunkScores(
         frame=frame,
-        probability=ranking.probability[rows],
+        probability=probability,
         rank=ranking.rank[rows],
         band=ranking.band[rows],
         rule_level=model.rules.warning_level(frame),
@@ -349,10 +362,11 @@ def decide_accounts(
         rule_probability=model.rule_probability(frame),
         reasons=reasons,
         explained=explained,
-        cause=cause,
-        play=[causes.play(c) for c in cause],
+        cause=choice,
+        play=plays_for(choice, frame, causes.playbook),
+        money=account_money(frame, probability, params.value, model.horizon_months),
         owners=account_owners(customers, ids),
-        control=held_back(ids, retention.control_share, retention.control_seed),
+        control=held_back(ids, params.retention.control_share, params.retention.control_seed),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.cause_model import ChurnCauseModel
 from models.lightgbm_model import ChurnLightGBM
 from models.package import PackagedModel
 from models.rules import RuleBaseline
@@ -32,11 +33,17 @@ class ScoringModel:
     source: str
     rules: RuleBaseline
     fitted_rules: RuleBaseline | None
+    cause: ChurnCauseModel | None = None  # learned from recorded close reasons, if any
 
     @property
     def feature_columns(self) -> list[str]:
         """The model's input columns, in order."""
         return list(self.churn.feature_columns_)
+
+    @property
+    def horizon_months(self) -> int:
+        """The label horizon the model's probability refers to (months)."""
+        return int(self.meta["label"]["horizon_months"])
 
     def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
         """Return the calibrated churn probability of each row."""
@@ -70,6 +77,7 @@ def scoring_model(
         source=packaged.source,
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=fitted_rule_baseline(packaged.meta),
+        cause=packaged.cause,
     )
 
 

@@ -3,19 +3,27 @@
 The playbook is a YAML file business users edit (the packaged default is
 ``pipeline/scoring/retention_playbook.yaml``; params ``scoring.playbook`` points
 to another). It is checked before scoring: every one of the guideline's eleven
-causes must appear once with a play, and every driver must be a feature column
-or a ``warn_*`` flag the feature code builds.
+causes must appear once with a play, every driver must be a feature column or a
+``warn_*`` flag the feature code builds, every tier variant must name a value
+tier, and every ``{figure}`` a play cites must be one of :data:`PLAY_FIGURES`,
+computed per account (:func:`play_figures`). Optional top-level entries:
+``figures:`` (``rival_commission_rate``), ``failed_retention:`` (said after every
+play: what to offer when the play fails) and ``slow_market:`` (the play of
+"other: slow market").
 """
 
 from __future__ import annotations
 
 import difflib
+import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from pipeline.core.contract import CLOSE_REASONS
@@ -23,7 +31,17 @@ from pipeline.core.errors import ChurnError
 
 PACKAGED = "retention_playbook.yaml"
 FALLBACK_CAUSE = "other"
-_CAUSE_KEYS = ("drivers", "play")
+_CAUSE_KEYS = ("meaning", "drivers", "play", "tiers")
+_TOP_KEYS = ("causes", "figures", "failed_retention", "slow_market")
+PLAY_FIGURES = (
+    "traded_12m_cny",
+    "own_rate",
+    "rival_rate",
+    "yearly_difference_cny",
+    "total_assets_cny",
+)
+"""The figures a play may cite as ``{name}``, computed from the account's own features."""
+_FIGURE_SETTINGS = {"rival_commission_rate": 0.0002}
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,8 @@ class Cause:
     name: str
     drivers: tuple[str, ...]
     play: str
+    meaning: str = ""
+    tiers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,10 +61,29 @@ class Playbook:
 
     causes: tuple[Cause, ...]
     source: str
+    rival_commission_rate: float = _FIGURE_SETTINGS["rival_commission_rate"]
+    failed_retention: str = ""
+    slow_market: str = ""
 
     def play(self, cause: str) -> str:
         """Return the play of a cause."""
         return next(c.play for c in self.causes if c.name == cause)
+
+    def play_for(self, cause: str, tier: str | None, figures: Mapping[str, str]) -> str:
+        """Return the play of a cause for an account: its tier's variant and figures filled in."""
+        entry = next(c for c in self.causes if c.name == cause)
+        return self._said(entry.play, entry.tiers.get(tier or ""), figures)
+
+    def slow_market_play(self, tier: str | None, figures: Mapping[str, str]) -> str:
+        """Return the play of "other: slow market" (the ``other`` play when none is written)."""
+        if not self.slow_market:
+            return self.play_for(FALLBACK_CAUSE, tier, figures)
+        other = next(c for c in self.causes if c.name == FALLBACK_CAUSE)
+        return self._said(self.slow_market, other.tiers.get(tier or ""), figures)
+
+    def _said(self, play: str, variant: str | None, figures: Mapping[str, str]) -> str:
+        parts = [play, variant or "", self.failed_retention]
+        return " ".join(part for part in parts if part).format_map(figures)
 
     def causes_by_driver(self) -> dict[str, tuple[int, ...]]:
         """Return, for every driver, the positions of the causes that list it."""
@@ -55,12 +94,18 @@ class Playbook:
         return {driver: tuple(positions) for driver, positions in listed.items()}
 
 
-def load_playbook(path: str | Path | None, known_drivers: Sequence[str]) -> Playbook:
+def load_playbook(
+    path: str | Path | None,
+    known_drivers: Sequence[str],
+    tier_names: Sequence[str] | None = None,
+) -> Playbook:
     """Read and check a playbook file; None reads the packaged default.
 
     Args:
         path: a playbook YAML (params ``scoring.playbook``), or None.
         known_drivers: the feature columns (flags included) the current code builds.
+        tier_names: the value tiers (params ``features.value_tier_names``) tier variants
+            may name; None accepts any name.
 
     Raises:
         ChurnError: the file is missing or not YAML, or breaks a rule (message names it).
@@ -76,19 +121,33 @@ def load_playbook(path: str | Path | None, known_drivers: Sequence[str]) -> Play
         tree = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ChurnError(f"playbook {source} is not valid YAML: {exc}") from None
-    return Playbook(parse_causes(tree, known_drivers, source), source)
+    where = f"playbook {source}"
+    causes = parse_causes(tree, known_drivers, source, tier_names)
+    settings = _figure_settings(tree.get("figures"), f"{where}: figures")
+    extra = {key: _text(tree, key, where) for key in ("failed_retention", "slow_market")}
+    return Playbook(causes, source, settings["rival_commission_rate"], **extra)
 
 
-def parse_causes(tree: Any, known_drivers: Sequence[str], source: str) -> tuple[Cause, ...]:
+def parse_causes(
+    tree: Any,
+    known_drivers: Sequence[str],
+    source: str,
+    tier_names: Sequence[str] | None = None,
+) -> tuple[Cause, ...]:
     """Check a parsed playbook and return its causes in file order.
 
     Raises:
         ChurnError: a wrong shape, an unknown or missing cause, a cause without a play,
-            or a driver that is not a feature the code builds.
+            a driver that is not a feature the code builds, an unknown tier or figure.
     """
     where = f"playbook {source}"
-    if not isinstance(tree, Mapping) or set(tree) != {"causes"}:
+    if not isinstance(tree, Mapping) or "causes" not in tree:
         raise ChurnError(f"{where}: expected one top-level key `causes:` mapping cause -> entry")
+    unknown_top = [str(key) for key in tree if key not in _TOP_KEYS]
+    if unknown_top:
+        raise ChurnError(
+            f"{where}: unknown top-level keys {unknown_top}; allowed: {list(_TOP_KEYS)}"
+        )
     entries = tree["causes"]
     if not isinstance(entries, Mapping):
         raise ChurnError(f"{where}: `causes:` must map each cause to its drivers and play")
@@ -102,11 +161,14 @@ def parse_causes(tree: Any, known_drivers: Sequence[str], source: str) -> tuple[
         raise ChurnError(f"{where}: causes {missing} are missing; every cause needs a play")
     known = set(known_drivers)
     return tuple(
-        _cause(name, entry, known, f"{where}: causes.{name}") for name, entry in entries.items()
+        _cause(name, entry, known, tier_names, f"{where}: causes.{name}")
+        for name, entry in entries.items()
     )
 
 
-def _cause(name: str, entry: Any, known: set[str], where: str) -> Cause:
+def _cause(
+    name: str, entry: Any, known: set[str], tier_names: Sequence[str] | None, where: str
+) -> Cause:
     if not isinstance(entry, Mapping):
         raise ChurnError(f"{where} must be a mapping with `drivers:` and `play:`")
     extra = [str(key) for key in entry if key not in _CAUSE_KEYS]
@@ -115,6 +177,10 @@ def _cause(name: str, entry: Any, known: set[str], where: str) -> Cause:
     play = entry.get("play")
     if not isinstance(play, str) or not play.strip():
         raise ChurnError(f"{where}.play: a non-empty text is required")
+    _check_figures(play, f"{where}.play")
+    meaning = entry.get("meaning") or ""
+    if not isinstance(meaning, str):
+        raise ChurnError(f"{where}.meaning: expected a text")
     drivers = entry.get("drivers") or []
     if not isinstance(drivers, list) or not all(isinstance(d, str) for d in drivers):
         raise ChurnError(f"{where}.drivers: expected a list of feature names")
@@ -126,4 +192,89 @@ def _cause(name: str, entry: Any, known: set[str], where: str) -> Cause:
                 f"{where}.drivers: unknown feature {driver!r}{hint}; drivers are feature "
                 "columns or warn_* flags (docs/features.md)"
             )
-    return Cause(name, tuple(drivers), " ".join(play.split()))
+    tiers = _tier_variants(entry.get("tiers"), tier_names, f"{where}.tiers")
+    return Cause(name, tuple(drivers), _folded(play), _folded(meaning), tiers)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_figures(text: str, where: str) -> None:
+    """Refuse a ``{figure}`` the code does not compute (or a stray brace)."""
+    try:
+        cited = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ChurnError(f"{where}: {exc} (write braces only around a figure's name)") from None
+    unknown = [name for name in cited if name not in PLAY_FIGURES]
+    if unknown:
+        raise ChurnError(f"{where}: unknown figure {unknown}; plays may cite {list(PLAY_FIGURES)}")
+
+
+def _tier_variants(tiers: Any, tier_names: Sequence[str] | None, where: str) -> dict[str, str]:
+    if tiers is None:
+        return {}
+    if not isinstance(tiers, Mapping) or not all(isinstance(v, str) for v in tiers.values()):
+        raise ChurnError(f"{where}: expected a mapping of value tier -> play variant text")
+    if tier_names is not None:
+        unknown = [str(t) for t in tiers if t not in tier_names]
+        if unknown:
+            raise ChurnError(
+                f"{where}: unknown value tier {unknown}; tiers are {list(tier_names)} "
+                "(features.value_tier_names)"
+            )
+    for tier, text in tiers.items():
+        _check_figures(text, f"{where}.{tier}")
+    return {str(tier): _folded(text) for tier, text in tiers.items()}
+
+
+def _text(tree: Mapping, key: str, where: str) -> str:
+    value = tree.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ChurnError(f"{where}: {key}: expected a non-empty text")
+    _check_figures(value, f"{where}: {key}")
+    return _folded(value)
+
+
+def _figure_settings(figures: Any, where: str) -> dict[str, float]:
+    if figures is None:
+        return dict(_FIGURE_SETTINGS)
+    if not isinstance(figures, Mapping):
+        raise ChurnError(f"{where}: expected a mapping, e.g. rival_commission_rate: 0.0002")
+    unknown = [str(key) for key in figures if key not in _FIGURE_SETTINGS]
+    if unknown:
+        raise ChurnError(f"{where}: unknown keys {unknown}; allowed: {list(_FIGURE_SETTINGS)}")
+    settings = dict(_FIGURE_SETTINGS)
+    for key, value in figures.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ChurnError(f"{where}.{key}: expected a rate between 0 and 1, got {value!r}")
+        settings[key] = float(value)
+    return settings
+
+
+def play_figures(frame: pd.DataFrame, rival_commission_rate: float) -> list[dict[str, str]]:
+    """Return each account's figures a play may cite, as words (:data:`PLAY_FIGURES`).
+
+    The yearly difference is the customer's own traded value of the last 12 months
+    times the gap between his commission rate (commission / traded value) and the
+    rival's rate: CNY 100,000 a year at 0.25% against 0.2% is CNY 50.
+    """
+    traded = np.nan_to_num(frame["traded_amount_12m"].to_numpy(np.float64))
+    commission = np.nan_to_num(frame["commission_12m"].to_numpy(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = np.where(traded > 0, commission / traded, np.nan)
+    difference = np.where(traded > 0, commission - rival_commission_rate * traded, 0.0)
+    assets = frame["total_assets"].to_numpy(np.float64)
+    rival = f"{100 * rival_commission_rate:.3g}%"
+    return [
+        {
+            "traded_12m_cny": f"{t:,.0f}",
+            "own_rate": "unknown (no trades)" if np.isnan(o) else f"{100 * o:.3g}%",
+            "rival_rate": rival,
+            "yearly_difference_cny": f"{d:,.0f}",
+            "total_assets_cny": "unknown" if np.isnan(a) else f"{a:,.0f}",
+        }
+        for t, o, d, a in zip(traded, own, difference, assets, strict=True)
+    ]

@@ -46,7 +46,7 @@ def render_summary(result: ScoringResult, model_label: str, threshold: float) ->
         f"reasons: model for the top {result.explained:,} by rank, rules for the other "
         f"{n - result.explained:,}",
         f"top likely causes: {causes or 'none'}",
-        f"value at risk (probability x customer value): {result.value_at_risk:,.0f}",
+        f"value at risk (probability x lifetime value): CNY {result.value_at_risk:,.0f}",
     ]
     warnings = drift_warnings(result.drift, threshold)
     if warnings:

@@ -15,6 +15,7 @@ from pipeline.training.evaluation_outputs import read_facts, write_evaluation
 from pipeline.training.fit import evaluate_on
 from pipeline.training.outputs import METRICS_FILE, MODELS_FILE, REPORT_FILE, TEST_COHORT
 from pipeline.training.run_folders import latest_run_folder
+from pipeline.training.value_figures import value_figures
 
 console = stage_console(soft_wrap=True)
 
@@ -36,6 +37,10 @@ def evaluate_stage(run: Path | None, params: Params) -> dict:
     cohort = pd.read_parquet(run / TEST_COHORT)
     columns = list(models["lightgbm"].feature_columns_)
     evaluation = evaluate_on(models, cohort, columns, params)
+    evaluation.metrics["value"] = value_figures(models["lightgbm"], cohort, params)
+    causes = _training_causes(run)
+    if causes is not None:
+        evaluation.metrics["causes"] = causes
     split = _split_description(run)
     write_evaluation(run, models, cohort, evaluation, columns, params, split, read_facts(run))
     for name, values in evaluation.metrics["models"].items():
@@ -46,6 +51,16 @@ def evaluate_stage(run: Path | None, params: Params) -> dict:
         )
     console.print(f"metrics: {run / METRICS_FILE}\nreport:  {run / REPORT_FILE}")
     return evaluation.metrics
+
+
+def _training_causes(run: Path) -> dict | None:
+    """Return the cause model's out-of-time figures as training recorded them, if any.
+
+    The cause model is packaged with the churn model, not in models.joblib; its
+    test-month figures do not change when the churn models are evaluated again.
+    """
+    path = run / METRICS_FILE
+    return json.loads(path.read_text()).get("causes") if path.exists() else None
 
 
 def _split_description(run: Path) -> str:

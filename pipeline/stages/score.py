@@ -113,7 +113,7 @@ def _model_and_playbook(uri: str, params: Params) -> tuple[ScoringModel, CauseFi
     """Load the model (refusing a mismatch) and the playbook before reading any data."""
     mlflow.set_tracking_uri(tracking_uri(params.tracking))
     columns = model_feature_columns()
-    playbook = load_playbook(params.scoring.playbook, columns)
+    playbook = load_playbook(params.scoring.playbook, columns, params.features.value_tier_names)
     packaged = load_packaged_model(uri)
     return scoring_model(packaged, params, columns, builder_version()), CauseFinder(playbook)
 

@@ -86,7 +86,7 @@ def scoring_metrics(result: ScoringResult) -> dict[str, float]:
     drift = result.drift
     metrics["drift.columns_drifted"] = float(drift["drifted"].sum())
     metrics["drift.max_psi"] = float(drift["psi"].max()) if len(drift) else 0.0
-    metrics["value_at_risk"] = result.value_at_risk
+    metrics["value_at_risk_cny"] = result.value_at_risk
     metrics.update({f"seconds.{k}": v for k, v in result.seconds.items()})
     return metrics
 

@@ -41,6 +41,7 @@ from pipeline.tracking.registry import (
     log_run_model,
     set_alias,
 )
+from pipeline.training.causes import cause_metrics
 from pipeline.training.fit import evaluate_on
 from pipeline.training.outputs import TEST_COHORT
 
@@ -174,6 +175,7 @@ def finish_training_run(
     mlflow.log_params(fitted.baseline_params())
     tags = run.data.tags
     datasets = log_cohort_datasets(cohorts, tags["data_fingerprint"], tags["data_dir"])
+    _log_cause_model(evaluation.metrics.get("causes"))
     _log_search_trials(fitted.search_trials)
     log_run_folder(out, params.tracking.log_customer_artifacts)
     # The model is logged before the metrics: MLflow links every metric already in
@@ -246,6 +248,14 @@ def _unchanged(run, same, model_uri: str) -> TrackedRun:
     _tag_version(str(same.version), promotion)
     mlflow.set_tag("same_model_as_run", same.run_id)
     return TrackedRun(run.info.run_id, str(same.version), promotion, model_uri, registered=False)
+
+
+def _log_cause_model(causes: dict | None) -> None:
+    """Log the cause model's out-of-time measures (``cause.*``) and its confusion table."""
+    if not causes or not causes.get("fitted"):
+        return
+    mlflow.log_metrics(cause_metrics(causes))
+    mlflow.log_dict(causes["confusion"], "cause_confusion.json")
 
 
 def _log_search_trials(trials: list[dict]) -> None:

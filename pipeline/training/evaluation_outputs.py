@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.core.atomic import atomic_path, atomic_write_parquet, atomic_write_text
 from pipeline.core.params import Params
 from pipeline.training.plots import evaluation_figures
-from pipeline.training.report import render_report
+from pipeline.training.report import cause_sections, render_report, value_sections
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -68,7 +68,15 @@ def write_evaluation(
         **btyd_facts(models, params.label.horizon_months),
     }
     html = render_report(
-        evaluation.comparison, figures, split_description, shown, calibration=calibration
+        evaluation.comparison,
+        figures,
+        split_description,
+        shown,
+        calibration=calibration,
+        sections=[
+            *value_sections(evaluation.metrics.get("value")),
+            *cause_sections(evaluation.metrics.get("causes")),
+        ],
     )
     if facts is not None:
         write_json(shown, run / FACTS_FILE)

@@ -38,6 +38,13 @@ from pipeline.core.errors import ChurnError
 from pipeline.core.executor import ClusterExecutor, Executor
 from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
+from pipeline.training.causes import (
+    CauseTraining,
+    cause_tree,
+    gathered_closures,
+    train_cause_model,
+)
+from pipeline.training.value_figures import value_figures
 
 
 @dataclass
@@ -51,6 +58,7 @@ class FittedModels:
     search_trials: list[dict] = field(default_factory=list)
     lightgbm_params: dict[str, Any] = field(default_factory=dict)
     refit_months: list[pd.Timestamp] = field(default_factory=list)
+    cause: CauseTraining | None = None  # the cause model, when close reasons are recorded
 
     @property
     def lightgbm(self) -> ChurnLightGBM:
@@ -108,7 +116,10 @@ def train_models(
     if limit is None or distributed.fit_rows <= limit:
         cohorts = gather_cohorts(executor, distributed)
         console.print(cohorts.split.describe())
-        return cohorts, fit_models(cohorts, columns, params, console)
+        fitted = fit_models(cohorts, columns, params, console)
+        return cohorts, with_cause_model(
+            fitted, executor, partitioned, cohorts, columns, params, console
+        )
     if params.model.search.enabled:
         raise ChurnError(
             "model.search needs the training matrix on one machine: "
@@ -135,7 +146,25 @@ def train_models(
         f"{len(train):,} sampled rows"
     )
     models = {"lightgbm": lightgbm, "rules": rules, "logistic": logistic, "btyd": btyd}
-    return cohorts, FittedModels(models, lightgbm_params=params.model.lightgbm.model_dump())
+    fitted = FittedModels(models, lightgbm_params=params.model.lightgbm.model_dump())
+    return cohorts, with_cause_model(
+        fitted, executor, partitioned, cohorts, columns, params, console
+    )
+
+
+def with_cause_model(
+    fitted: FittedModels,
+    executor: Executor,
+    partitioned: PartitionedTables,
+    cohorts: Cohorts,
+    columns: Sequence[str],
+    params: Params,
+    console,
+) -> FittedModels:
+    """Add the cause model learned from the recorded close reasons (pipeline/training/causes.py)."""
+    closed = gathered_closures(executor, partitioned)
+    fitted.cause = train_cause_model(cohorts, closed, columns, params, console)
+    return fitted
 
 
 def training_choice(rows: int, gather_max_rows: int) -> str:
@@ -226,8 +255,11 @@ def fit_btyd(train: pd.DataFrame, valid: pd.DataFrame, params: Params) -> ChurnB
 def evaluate_models(
     fitted: FittedModels, cohorts: Cohorts, columns: Sequence[str], params: Params
 ) -> Evaluation:
-    """Compare every model on the same out-of-time test cohort."""
-    return evaluate_on(fitted.models, cohorts.test, columns, params)
+    """Compare every model on the same out-of-time test cohort (and the cause model, if any)."""
+    evaluation = evaluate_on(fitted.models, cohorts.test, columns, params)
+    evaluation.metrics["value"] = value_figures(fitted.lightgbm, cohorts.test, params)
+    evaluation.metrics["causes"] = cause_tree(fitted.cause)
+    return evaluation
 
 
 def evaluate_on(

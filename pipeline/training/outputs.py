@@ -58,6 +58,7 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
     lightgbm = fitted.lightgbm
     train = cohorts.train
     return {
+        **cause_model_meta(fitted),
         "feature_columns": list(columns),
         "feature_builder_version": builder_version(),
         "best_iteration": int(lightgbm.best_iteration_),
@@ -73,6 +74,15 @@ def model_meta(fitted, cohorts, columns, params: Params) -> dict[str, Any]:
             train, columns, lightgbm.predict_proba(train)[:, 1], params.scoring.psi_bins
         ),
     }
+
+
+def cause_model_meta(fitted) -> dict[str, Any]:
+    """Return the cause model's packaged data and out-of-time figures (empty: none fitted)."""
+    if getattr(fitted, "cause", None) is None:
+        return {}
+    measures = fitted.cause.measures
+    summary = {key: measures[key] for key in ("accounts", "accuracy", "top2_accuracy")}
+    return {"cause_model": {**fitted.cause.model.to_dict(), "evaluation": summary}}
 
 
 def write_training_outputs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -220,6 +220,7 @@ def render_report(
     extra: Mapping[str, Any] | None = None,
     *,
     calibration: Mapping[str, Mapping[str, Any]] | None = None,
+    sections: Sequence[str] = (),
 ) -> str:
     """Return the report as one self-contained HTML page.
 
@@ -230,6 +231,8 @@ def render_report(
         extra: run facts shown as a table (e.g. MLflow run id, data fingerprint, promotion);
             an ``extra["calibration"]`` mapping is taken as ``calibration``.
         calibration: per model, ``calibration_report_`` (log loss and Brier before/after).
+        sections: more HTML sections, after the details (:func:`value_sections`,
+            :func:`cause_sections`).
     """
     extra = dict(extra or {})
     calibration = calibration or extra.pop("calibration", None)
@@ -239,6 +242,7 @@ def render_report(
         run_facts_html(extra),
         *summary[1:],
         *_details(comparison, figures, calibration or {}),
+        *sections,
         "<h2>Out-of-time split</h2>",
         f"<pre>{escape(split_description)}</pre>",
     ]
@@ -274,7 +278,7 @@ def _details(
     """Return the alerts, plots, per-month, per-tier, overlap and calibration sections."""
     alerts = pd.DataFrame([comparison.rule_alerts], index=["rule alerts"])
     return [
-        "<h2>The rules' alerts (red or yellow)</h2>",
+        "<h2>The rules' alerts (red or yellow, the project's rules.levels)</h2>",
         _table(alerts, ""),
         "<p class='note'>The alerts as advisors see them. The rules' column above ranks "
         "customers by the rules' weighted score instead, so its figures can differ slightly.</p>",
@@ -315,3 +319,53 @@ def restamp_run_facts(html: str, facts: Mapping[str, Any]) -> str:
     if start < 0 or end < start:
         raise ValueError("the page holds no run-facts table")
     return html[:start] + run_facts_html(facts) + html[end + len(RUN_FACTS_END) :]
+
+
+def value_sections(value: Mapping[str, Any] | None) -> list[str]:
+    """Return the 80/20 curve and the value at risk by tier and risk band (metrics ``value``)."""
+    if not value:
+        return []
+    curve = pd.DataFrame(value["revenue_concentration"]).set_index("top_accounts_share")
+    at_risk = pd.DataFrame(value["value_at_risk_by_tier_band"]).set_index("value_tier")
+    return [
+        f"<h2>What the accounts are worth (CNY, {escape(value['as_of'])})</h2>",
+        f"<p>{value['accounts']:,} accounts: revenue of the last 12 months CNY "
+        f"{value['revenue_12m_cny']:,.0f}, lifetime value CNY {value['lifetime_value_cny']:,.0f}, "
+        f"value at risk (probability x lifetime value) CNY {value['value_at_risk_cny']:,.0f}.</p>",
+        "<h3>The 80/20 curve: share of revenue from the top accounts</h3>",
+        _table(curve.rename(columns={"revenue_share": "share of revenue"}), "top share"),
+        "<h3>Value at risk by value tier and risk band</h3>",
+        _table(at_risk, "value tier"),
+        "<p class='note'>Revenue = commission + value.interest_spread_rate x average cash; "
+        "lifetime value and value at risk as in docs/scoring.md.</p>",
+    ]
+
+
+def cause_sections(causes: Mapping[str, Any] | None) -> list[str]:
+    """Return the cause model's out-of-time accuracy and confusion table (metrics ``causes``)."""
+    if causes is None:
+        return []
+    if not causes.get("fitted"):
+        return [
+            "<h2>Likely cause</h2>",
+            "<p>No cause model: the customers carry no recorded close_reason (or too few); "
+            "scoring names the likely cause from the playbook's drivers.</p>",
+        ]
+    if not causes["accounts"]:
+        return [
+            "<h2>Likely cause</h2>",
+            "<p>No closed account with a reason in the test months.</p>",
+        ]
+    per_cause = pd.DataFrame(causes["per_cause"]).T
+    confusion = pd.DataFrame(causes["confusion"]).T
+    return [
+        "<h2>Likely cause: the cause model, out of time</h2>",
+        f"<p>On {causes['accounts']:,} accounts that closed in the test months (features at the "
+        f"month end before closing): accuracy {causes['accuracy']:.1%}, top-2 accuracy "
+        f"{causes['top2_accuracy']:.1%}; always naming the commonest training reason "
+        f"({escape(causes['commonest_reason'])}) would score {causes['commonest_share']:.1%}. "
+        f"Trained on {causes['training_accounts']:,} closed accounts.</p>",
+        _table(per_cause, "cause"),
+        "<h3>Confusion: recorded cause (rows) against predicted (columns)</h3>",
+        _table(confusion, "recorded"),
+    ]

@@ -31,7 +31,7 @@ def scoring_model_of(model, params, meta=None):
 
     return ScoringModel(
         churn=model,
-        meta=meta or {},
+        meta={"label": params.label.model_dump(), **(meta or {})},
         source="test",
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=None,
@@ -86,7 +86,7 @@ def test_full_scores_rows_equal_the_local_scoring_job(client, tables, params, mo
 
     scoring = ScoringModel(
         churn=model,
-        meta={},
+        meta={"label": params.label.model_dump()},
         source="test",
         rules=RuleBaseline(params.rules.weights, params.rules.levels),
         fitted_rules=None,
@@ -102,7 +102,7 @@ def test_full_scores_rows_equal_the_local_scoring_job(client, tables, params, mo
     local = pd.read_parquet(local_file).sort_values("customer_id", ignore_index=True)
     distributed = read_dataset(str(tmp_path / "dask")).sort_values("customer_id", ignore_index=True)
     assert list(distributed.columns) == list(local.columns)
-    numbers = ["churn_probability", "value_at_risk"]
+    numbers = ["churn_probability", "value_at_risk_cny"]
     for column in numbers:
         np.testing.assert_allclose(distributed[column], local[column], rtol=0, atol=1e-9)
     pd.testing.assert_frame_equal(distributed.drop(columns=numbers), local.drop(columns=numbers))

@@ -26,7 +26,14 @@ ENGINES = {
 }
 COMMON = ["model.lightgbm.n_estimators=20", "model.lightgbm.num_threads=1"]
 SCORED = "2022-09-30"  # its 3-month label window ends with the data, 2022-12-31
-FLOATS = ["churn_probability", "customer_value", "value_at_risk", "total_assets"]
+FLOATS = [
+    "churn_probability",
+    "customer_value",
+    "revenue_12m_cny",
+    "lifetime_value_cny",
+    "value_at_risk_cny",
+    "total_assets",
+]
 
 
 def churn(*args: str, engine: str, tracking: str | None = None) -> str:

@@ -33,6 +33,13 @@ def matrix():
         "loss_under": {"2023-05": (0, 1000), "2023-06": (0, 501)},
         "moved_out": {"2023-05": (0, 1000), "2023-06": (0, 400)},  # 300 of the 600 left by transfer
         "from_zero": {"2023-05": (0, 0), "2023-06": (0, 0)},
+        # average cash: the months of the last 12 with a balance row
+        "cash_varies": {
+            "2022-06": (9000, 0),
+            "2023-04": (300, 0),
+            "2023-05": (0, 10),
+            "2023-06": (600, 0),
+        },
     }
     held = [r for customer, plan in plans.items() for r in monthly_balances(customer, plan)]
     flows = transfers([("moved_out", "2023-06-12", "out", 300.0)])
@@ -118,3 +125,15 @@ def test_missing_balance_month_is_nan_not_zero():
     assert math.isnan(got["asset_change_1m"])  # May unknown, not 0
     assert math.isnan(got["asset_change_3m"])  # March unknown
     assert got["drawdown_12m"] == 0  # the peak of the months that are known: 200
+
+
+@pytest.mark.parametrize(
+    ("customer", "mean"),
+    [
+        ("cash_varies", 300.0),  # (300 + 0 + 600) / 3; June 2022 is 13 months back
+        ("gap", 100.0),  # April and June, May unknown: not a zero
+        ("loss_at", 0.0),
+    ],
+)
+def test_average_cash_over_the_known_months_of_the_last_12(matrix, customer, mean):
+    assert row(matrix, customer)["cash_mean_12m"] == pytest.approx(mean)

@@ -1,7 +1,8 @@
 """The qualitative indicators on hand-written customers (as-of 2023-06-30).
 
 Complaint and fee-cut request: one this month (June) or last (May). Contact drop:
-both June's and May's contacts below the mean monthly contacts of Feb..Apr.
+June's or May's contacts (or both) below the mean monthly contacts of Feb..Apr
+(the guideline's 当月或上月沟通频率低于前3个月平均频率).
 """
 
 import math
@@ -32,7 +33,10 @@ def matrix():
         # Feb..Apr mean 2 a month
         "dropped": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 1, "2023-06": 1},
         "at": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 2, "2023-06": 1},  # May 2 = 2
-        "one_month": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 3},  # June 0, May 3
+        "only_this_month": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 3},  # June 0
+        "only_last_month": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 1, "2023-06": 4},
+        "both_at": {"2023-02": 2, "2023-03": 2, "2023-04": 2, "2023-05": 2, "2023-06": 2},
+        "both_over": {"2023-02": 1, "2023-03": 2, "2023-04": 3, "2023-05": 3, "2023-06": 5},
         "never": {"2023-06": 1},
     }
     rows += [r for customer, plan in plans.items() for r in _contacts(customer, plan)]
@@ -65,12 +69,15 @@ def test_fee_cut_request_this_or_last_month(matrix, customer, flag):
 @pytest.mark.parametrize(
     ("customer", "flag", "measure"),
     [
-        ("dropped", True, 0.5),  # max(1, 1) / 2
-        ("at", False, 1.0),  # max(2, 1) / 2: May is not below the average
-        ("one_month", False, 1.5),  # max(3, 0) / 2
+        ("dropped", True, 0.5),  # min(1, 1) / 2: both months below
+        ("at", True, 0.5),  # min(2, 1) / 2: June below, May at the average
+        ("only_this_month", True, 0.0),  # min(0, 3) / 2: no contact in June
+        ("only_last_month", True, 0.5),  # min(4, 1) / 2: May below, June above
+        ("both_at", False, 1.0),  # min(2, 2) / 2: at the average is not below it
+        ("both_over", False, 1.5),  # min(5, 3) / mean(1, 2, 3)
     ],
 )
-def test_contacts_in_both_months_below_the_previous_average(matrix, customer, flag, measure):
+def test_contacts_this_or_last_month_below_the_previous_average(matrix, customer, flag, measure):
     got = row(matrix, customer)
     assert bool(got["warn_contact_drop"]) is flag
     assert got["contacts_recent_vs_prev3m"] == pytest.approx(measure)

@@ -108,7 +108,7 @@ def test_a_one_month_old_account_has_no_previous_average(matrix):
 
 def test_contact_drop_compares_with_the_month_of_the_window_it_has(matrix):
     got = row(matrix, "three_months")
-    # Recent: max(June 1, May 0) = 1; of Feb..Apr only April exists, with 2 contacts.
-    assert got["contacts_recent_vs_prev3m"] == pytest.approx(0.5)
+    # Recent: min(June 1, May 0) = 0; of Feb..Apr only April exists, with 2 contacts.
+    assert got["contacts_recent_vs_prev3m"] == pytest.approx(0.0)
     assert bool(got["warn_contact_drop"]) is True
     assert got["contacts_12m"] == 3

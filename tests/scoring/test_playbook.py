@@ -1,14 +1,17 @@
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from features.builder.registry import model_feature_columns
 from pipeline.core.contract import CLOSE_REASONS
 from pipeline.core.errors import ChurnError
-from pipeline.scoring.playbook import load_playbook
+from pipeline.scoring.playbook import load_playbook, play_figures
 
 KNOWN = model_feature_columns()
+TIERS = ["mass", "affluent", "high_net_worth"]
 
 
 def write(tmp_path, causes: dict) -> str:
@@ -24,16 +27,48 @@ def complete(**entries) -> dict:
 
 
 def test_the_packaged_playbook_is_valid_and_covers_the_guideline_plays():
-    playbook = load_playbook(None, KNOWN)
-    assert [c.name for c in playbook.causes] != [] and {c.name for c in playbook.causes} == set(
-        CLOSE_REASONS
-    )
+    playbook = load_playbook(None, KNOWN, TIERS)
+    assert {c.name for c in playbook.causes} == set(CLOSE_REASONS)
+    assert all(c.meaning for c in playbook.causes)
+    meaning = {c.name: c.meaning.lower() for c in playbook.causes}
     plays = {c.name: c.play.lower() for c in playbook.causes}
-    assert "cost difference" in plays["commission"] and "bundled" in plays["commission"]
+    assert "securities industry" in meaning["identity"] and "relative" in meaning["identity"]
+    assert "friend or relative" in meaning["relationship"] and "rival" in meaning["relationship"]
+    assert (
+        "risks" in plays["private_fund"] and "teach the customer to fish" in plays["private_fund"]
+    )
+    assert (
+        "{yearly_difference_cny}" in plays["commission"] and "standard rate" in plays["commission"]
+    )
+    assert "bundle the accounts of the customer's relatives" in plays["commission"]
+    assert "congratulate" in plays["relocation"] and "remote service" in plays["relocation"]
     assert "acknowledge" in plays["big_loss"] and "risk-control" in plays["big_loss"]
     assert "apologise" in plays["service"] and "dedicated" in plays["service"]
-    assert "online" in plays["relocation"] and "nearest branch" in plays["relocation"]
     assert "service products" in plays["fee_cut_demand"] and "5-yuan" in plays["fee_cut_demand"]
+    assert "one-week trial of vip service" in playbook.failed_retention.lower()
+    assert "market" in playbook.slow_market.lower()
+
+
+def test_the_commission_play_cites_the_guideline_example():
+    # CNY 100k a year at 0.25% against the rival's 0.2% is CNY 50 a year.
+    frame = pd.DataFrame(
+        {"traded_amount_12m": [100_000.0], "commission_12m": [250.0], "total_assets": [np.nan]}
+    )
+    figures = play_figures(frame, rival_commission_rate=0.002)[0]
+    assert figures["yearly_difference_cny"] == "50"
+    assert figures["own_rate"] == "0.25%" and figures["rival_rate"] == "0.2%"
+    playbook = load_playbook(None, KNOWN, TIERS)
+    said = playbook.play_for("commission", "mass", figures)
+    assert "CNY 100,000 traded a year at 0.25% against the rival's 0.2% is CNY 50 a year" in said
+    assert said.endswith(playbook.failed_retention)
+
+
+def test_a_tier_variant_follows_the_play_and_other_tiers_get_the_plain_play(tmp_path):
+    causes = complete(service={"play": "Apologise.", "tiers": {"high_net_worth": "Visit."}})
+    playbook = load_playbook(write(tmp_path, causes), KNOWN, TIERS)
+    assert playbook.play_for("service", "high_net_worth", {}) == "Apologise. Visit."
+    assert playbook.play_for("service", "mass", {}) == "Apologise."
+    assert playbook.play_for("service", None, {}) == "Apologise."
 
 
 def test_a_user_playbook_keeps_file_order_and_folds_play_lines(tmp_path):
@@ -65,11 +100,42 @@ def test_a_user_playbook_keeps_file_order_and_folds_play_lines(tmp_path):
         ),
         (complete(service={"drivers": "warn_complaint", "play": "x"}), "expected a list"),
         (complete(service={"play": "x", "owner": "ops"}), "unknown keys ['owner']"),
+        (
+            complete(commission={"play": "save CNY {savings}"}),
+            "causes.commission.play: unknown figure ['savings']",
+        ),
+        (
+            complete(service={"play": "x", "tiers": {"vip": "y"}}),
+            "causes.service.tiers: unknown value tier ['vip']",
+        ),
+        (
+            complete(service={"play": "x", "tiers": {"mass": "cost {rate"}}),
+            "causes.service.tiers.mass:",
+        ),
     ],
 )
 def test_a_wrong_playbook_is_refused_with_the_place_named(tmp_path, causes, message):
     with pytest.raises(ChurnError, match=re.escape(message)):
-        load_playbook(write(tmp_path, causes), KNOWN)
+        load_playbook(write(tmp_path, causes), KNOWN, TIERS)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"figures": {"rival_rate": 0.1}}, "figures: unknown keys ['rival_rate']"),
+        (
+            {"figures": {"rival_commission_rate": 2}},
+            "figures.rival_commission_rate: expected a rate",
+        ),
+        ({"slow_market": ""}, "slow_market: expected a non-empty text"),
+        ({"plays": {}}, "unknown top-level keys ['plays']"),
+    ],
+)
+def test_wrong_top_level_entries_are_refused_naming_the_key(tmp_path, extra, message):
+    path = tmp_path / "playbook.yaml"
+    path.write_text(yaml.safe_dump({"causes": complete(), **extra}, sort_keys=False))
+    with pytest.raises(ChurnError, match=re.escape(message)):
+        load_playbook(path, KNOWN, TIERS)
 
 
 def test_a_playbook_without_the_causes_key_or_not_yaml_is_refused(tmp_path):

@@ -12,12 +12,14 @@ from typer.testing import CliRunner
 
 from features.builder.build import build_feature_matrix
 from features.builder.registry import model_feature_columns
+from models.lifetime_value import MONEY_COLUMNS, account_money
 from models.rules import RULE_FLAGS
 from pipeline.cli import app
 from pipeline.cohorts.labels import population
 from pipeline.core.contract import CLOSE_REASONS
 from pipeline.core.params import TrackingParams
 from pipeline.scoring.bands import top_count
+from pipeline.scoring.causes import DRIVERS_SOURCE, SLOW_MARKET_SOURCE
 from pipeline.scoring.output import scores_schema
 from pipeline.scoring.playbook import load_playbook
 from pipeline.tracking.mlflow_store import use_experiment
@@ -58,8 +60,13 @@ def test_probabilities_and_flags_equal_the_model_on_the_whole_feature_matrix(
     np.testing.assert_array_equal(scores["churn_probability"].to_numpy(), expected)
     for flag in RULE_FLAGS:
         assert scores[flag].tolist() == X[flag].tolist()
-    value = X["customer_value"].to_numpy(dtype=float)
-    np.testing.assert_allclose(scores["value_at_risk"], expected * value, equal_nan=True)
+    np.testing.assert_allclose(scores["customer_value"], X["customer_value"], equal_nan=True)
+    money = account_money(X, expected, small_params().value, horizon_months=3)
+    for column in MONEY_COLUMNS:
+        np.testing.assert_allclose(scores[column], money[column])
+    np.testing.assert_allclose(
+        scores["value_at_risk_cny"], scores["churn_probability"] * scores["lifetime_value_cny"]
+    )
 
 
 def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(scored):
@@ -67,17 +74,38 @@ def test_bands_reasons_causes_and_plays_follow_the_params_and_the_playbook(score
     p = scores["churn_probability"]
     expected_band = np.where(p >= 0.3, "high", np.where(p >= 0.1, "medium", "low"))
     assert scores["risk_band"].tolist() == expected_band.tolist()
-    explained = scores["rank"] <= top_count(0.2, len(scores))
+    # model reasons for the top 20%, and at least for the call list of K = 500
+    explained = scores["rank"] <= max(top_count(0.2, len(scores)), 500)
     assert (scores.loc[explained, "reason_source"] == "model").all()
     assert (scores.loc[~explained, "reason_source"] == "rules").all()
     assert scores.loc[explained, "reason_1"].notna().all()  # the top always has a driver
     no_rule = ~scores[list(RULE_FLAGS)].any(axis=1)
     assert scores.loc[~explained & no_rule, "reason_1"].isna().all()
     assert scores["likely_cause"].isin(CLOSE_REASONS).all()
+    # No cause model in this package: the playbook's drivers decide, and say so.
+    assert scores["cause_source"].isin([DRIVERS_SOURCE, SLOW_MARKET_SOURCE]).all()
+    assert scores["likely_cause_probability"].isna().all()
+    slow = scores["cause_source"] == SLOW_MARKET_SOURCE
+    assert (scores.loc[slow, "likely_cause"] == "other").all()
     playbook = load_playbook(None, model_feature_columns())
-    plays = {c.name: c.play for c in playbook.causes}
-    assert (scores["retention_play"] == scores["likely_cause"].map(plays)).all()
+    assert scores["retention_play"].str.endswith(playbook.failed_retention).all()
+    opening = {c.name: c.play.split("{")[0][:40] for c in playbook.causes}
+    starts = [
+        play.startswith(playbook.slow_market[:40] if is_slow else opening[cause])
+        for play, cause, is_slow in zip(
+            scores["retention_play"], scores["likely_cause"], slow, strict=True
+        )
+    ]
+    assert all(starts)
     assert scores["rule_level"].isin(["none", "yellow", "red"]).all()
+
+
+def test_every_account_on_the_call_list_has_reasons(scored):
+    _, _, scores = scored
+    call_list = scores[scores["rank"] <= small_params().evaluation.call_list_capacity]
+    assert len(call_list) == 500
+    assert call_list["reason_1"].notna().all()
+    assert (call_list["reason_source"] == "model").all()
 
 
 def test_the_csv_export_holds_the_same_rows_in_rank_order_rounded(scored):
@@ -90,7 +118,8 @@ def test_the_csv_export_holds_the_same_rows_in_rank_order_rounded(scored):
         exported["churn_probability"], ranked["churn_probability"], rtol=0, atol=5e-5
     )
     assert (exported["churn_probability"] == exported["churn_probability"].round(4)).all()
-    assert (exported["value_at_risk"].dropna() == exported["value_at_risk"].dropna().round(2)).all()
+    money = exported["value_at_risk_cny"].dropna()
+    assert (money == money.round(2)).all()
     assert exported["likely_cause"].tolist() == ranked["likely_cause"].tolist()
 
 
