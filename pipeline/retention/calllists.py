@@ -268,9 +268,9 @@ def candidate_scores(
 ) -> pd.DataFrame:
     """Read from a scores file (or dataset folder) the accounts a call could be worth.
 
-    Only rows whose value at risk could pay for a contact at the best save rate
-    are read (a filter pushed down to Parquet), so memory follows the candidates,
-    not the book.
+    Only rows whose value at risk could pay for a contact at the best save rate,
+    and that carry at least one reason, are read (a filter pushed down to
+    Parquet), so memory follows the candidates, not the book.
     """
     best = max(save_rates.values(), default=0.0)
     dataset = pads.dataset(str(scores), format="parquet")
@@ -290,9 +290,10 @@ def candidate_scores(
     if best <= 0:
         frame = dataset.head(0, columns=columns).to_pandas()
     else:
-        frame = dataset.to_table(
-            columns=columns, filter=pc.field(VALUE_AT_RISK) * best > cost
-        ).to_pandas()
+        # An account with no reason at all (outside scoring.reasons_top_share and no
+        # rule fired) gives the advisor nothing to talk about: it is not listed.
+        worth = (pc.field(VALUE_AT_RISK) * best > cost) & pc.field("reason_1").is_valid()
+        frame = dataset.to_table(columns=columns, filter=worth).to_pandas()
     rate, saved = expected_saved_value(
         frame[VALUE_AT_RISK], frame["likely_cause"], save_rates, cost
     )

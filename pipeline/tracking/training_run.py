@@ -175,13 +175,13 @@ def finish_training_run(
     mlflow.log_params(fitted.baseline_params())
     tags = run.data.tags
     datasets = log_cohort_datasets(cohorts, tags["data_fingerprint"], tags["data_dir"])
-    _log_cause_model(evaluation.metrics.get("causes"))
     _log_search_trials(fitted.search_trials)
     log_run_folder(out, params.tracking.log_customer_artifacts)
     # The model is logged before the metrics: MLflow links every metric already in
     # the run to a model logged into it (see log_model_metrics).
     info = log_run_model(outputs)
     log_model_metrics(evaluation.metrics, info.model_id, datasets["test"])
+    _log_cause_model(evaluation.metrics.get("causes"))
     client = mlflow.MlflowClient()
     name = params.tracking.model_name
     identity = tags[IDENTITY_TAG]
@@ -254,7 +254,12 @@ def _log_cause_model(causes: dict | None) -> None:
     """Log the cause model's out-of-time measures (``cause.*``) and its confusion table."""
     if not causes or not causes.get("fitted"):
         return
-    mlflow.log_metrics(cause_metrics(causes))
+    # Through the client, like the other models' figures: the fluent call would file
+    # them under the registered LightGBM model (see log_model_metrics).
+    run_id = mlflow.active_run().info.run_id
+    stamp = int(time.time() * 1000)
+    metrics = [Metric(k, float(v), stamp, 0) for k, v in cause_metrics(causes).items()]
+    mlflow.MlflowClient().log_batch(run_id, metrics=metrics)
     mlflow.log_dict(causes["confusion"], "cause_confusion.json")
 
 

@@ -97,14 +97,15 @@ def test_the_csv_export_is_in_rank_order_and_rounded_for_people(tmp_path):
     with scores_writer(out, csv, None, SCHEMA) as writer:
         # Partitions arrive in customer order; ranks run across them.
         writer.write(chunk(["C1", "C2"], ranks=[3, 1], churn_probability=[0.012345678, 0.87654321]))
-        writer.write(chunk(["C3"], ranks=[2], churn_probability=[0.5], value_at_risk=[1234.5678]))
+        money = {"value_at_risk_cny": [1234.5678]}
+        writer.write(chunk(["C3"], ranks=[2], churn_probability=[0.5], **money))
     assert pq.read_table(out).column("customer_id").to_pylist() == ["C1", "C2", "C3"]
     text = csv.read_text().splitlines()
     exported = pd.read_csv(csv, dtype={"customer_id": str})
     assert exported["customer_id"].tolist() == ["C2", "C3", "C1"]
     assert exported["rank"].tolist() == [1, 2, 3]
     assert exported["churn_probability"].tolist() == [0.8765, 0.5, 0.0123]
-    assert exported["value_at_risk"].tolist() == [1.0, 1234.57, 1.0]
+    assert exported["value_at_risk_cny"].tolist() == [1.0, 1234.57, 1.0]
     assert "0.012345678" not in "".join(text) and "1234.5678" not in "".join(text)
     # The Parquet file keeps full precision.
     assert pq.read_table(out).column("churn_probability").to_pylist()[0] == 0.012345678
