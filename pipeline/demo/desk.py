@@ -110,21 +110,33 @@ def call_accounts(
 def true_effects(record: DeskRecord, horizon_months: int) -> dict[str, tuple[float, int]]:
     """Return, per play and over all (``"all plays"``), the churn the calls prevented.
 
-    The figure is the share of contacted accounts that were saved from a
-    closure inside their list's label window - the intention-to-treat effect the
-    retention loop measures - with the number of contacted accounts behind it.
+    Like the measurement (pipeline/retention/effect.py), each contacted account
+    counts once, at its first list month T0 and with that list's play: it is
+    prevented when some call saved it from a closure inside (T0, T0+H] - the
+    intention-to-treat effect of being put on the list to call - with the
+    number of contacted accounts behind each figure.
     """
     if not record.accounts:
         return {}
     months = np.concatenate(
         [np.full(len(a), m) for m, a in zip(record.list_month, record.accounts, strict=True)]
     )
+    accounts = np.concatenate(record.accounts)
     plays = np.concatenate(record.plays).astype(str)
     closes = np.concatenate(record.saved_close_month)
-    prevented = closes <= months + horizon_months
-    effects = {
-        play: (float(prevented[plays == play].mean()), int((plays == play).sum()))
-        for play in sorted(set(plays))
+    first = {}
+    for account, month, play in zip(accounts, months, plays, strict=True):
+        first.setdefault(int(account), (int(month), play))
+    saved_close = {}
+    for account, close in zip(accounts, closes, strict=True):
+        if close != NEVER:
+            saved_close[int(account)] = min(int(close), saved_close.get(int(account), NEVER))
+    prevented = {
+        a: saved_close.get(a, NEVER) <= month + horizon_months for a, (month, _) in first.items()
     }
-    effects["all plays"] = (float(prevented.mean()), len(plays))
+    by_play: dict[str, list[bool]] = {}
+    for account, (_, play) in first.items():
+        by_play.setdefault(play, []).append(prevented[account])
+    effects = {play: (float(np.mean(v)), len(v)) for play, v in sorted(by_play.items())}
+    effects["all plays"] = (float(np.mean(list(prevented.values()))), len(prevented))
     return effects

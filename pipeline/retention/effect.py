@@ -1,7 +1,7 @@
 """The measured effect of each play: realised churn of contacted against control accounts.
 
-An experiment unit is one account on one month's call list: the list scored at
-month end T is called during the next month, so an action dated in month T+1
+An experiment unit is one account at the first call list it appeared on: the
+list scored at month end T is called during the next month, so an action dated in month T+1
 belongs to the list of T, and its outcome is the account's churn label over
 (T, T+H] under the model's label definition. Contacted units (``control``
 false: an attempt was made, whatever its outcome) and control units (held back
@@ -52,17 +52,23 @@ def list_month(action_dates: pd.Series) -> pd.Series:
 
 
 def experiment_units(actions: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per (customer_id, as_of) list entry from the recorded actions.
+    """Return one row per account: its first list entry in the recorded actions.
+
+    An account counts once, at the first call list it appeared on. A later list
+    would compare accounts already changed by earlier calls: a customer the
+    first call saved stays on the lists as a contacted account that does not
+    leave, while his counterpart in the control group has left and is no longer
+    listed, which would inflate the effect.
 
     Args:
         actions: the ``retention_actions`` table (customer_id, action_date, play,
             control; other columns are ignored).
 
     Returns:
-        ``customer_id``, ``as_of`` (the list's month end), ``play`` (the first
-        recorded action's), ``control`` (held back and never contacted) and
-        ``control_breached`` (recorded as control and as contacted), sorted by
-        as_of then customer_id.
+        ``customer_id``, ``as_of`` (the first list's month end), ``play`` (its first
+        recorded action's), ``control`` (held back and never contacted on that
+        list) and ``control_breached`` (recorded as control and as contacted),
+        sorted by as_of then customer_id.
     """
     frame = actions.assign(as_of=list_month(actions["action_date"]))
     frame = frame.sort_values(["as_of", "customer_id", "action_date"], kind="stable")
@@ -75,6 +81,9 @@ def experiment_units(actions: pd.DataFrame) -> pd.DataFrame:
     units["control"] = units["all_control"].astype(bool)
     units["control_breached"] = units["any_control"].astype(bool) & ~units["control"]
     units["customer_id"] = units["customer_id"].astype(str)
+    units = units.sort_values(["customer_id", "as_of"], kind="stable")
+    units = units.drop_duplicates("customer_id", keep="first")
+    units = units.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
     return units[["customer_id", "as_of", "play", "control", "control_breached"]]
 
 

@@ -46,7 +46,7 @@ def _actions(rows):
     )
 
 
-def test_units_are_one_per_account_and_list_and_a_called_control_counts_as_contacted():
+def test_an_account_counts_once_at_its_first_list_and_a_called_control_as_contacted():
     actions = _actions(
         [
             ("A", "2023-07-03", "service", False),
@@ -54,15 +54,16 @@ def test_units_are_one_per_account_and_list_and_a_called_control_counts_as_conta
             ("B", "2023-07-05", "commission", True),
             ("C", "2023-07-05", "commission", True),
             ("C", "2023-07-09", "commission", False),  # control called anyway
-            ("A", "2023-08-02", "service", True),  # next month's list
+            ("A", "2023-08-02", "big_loss", True),  # a later list: A counts at its first
+            ("D", "2023-08-03", "other", False),  # first listed in August
         ]
     )
     units = experiment_units(actions)
-    assert units[["customer_id", "control", "control_breached"]].values.tolist() == [
-        ["A", False, False],
-        ["B", True, False],
-        ["C", False, True],
-        ["A", True, False],
+    assert units[["customer_id", "play", "control", "control_breached"]].values.tolist() == [
+        ["A", "service", False, False],
+        ["B", "commission", True, False],
+        ["C", "commission", False, True],
+        ["D", "other", False, False],
     ]
     assert list(units["as_of"].dt.strftime("%Y-%m-%d")) == ["2023-06-30"] * 3 + ["2023-07-31"]
 
@@ -94,3 +95,22 @@ def test_save_rates_shrink_a_small_measurement_towards_the_prior():
     rates = save_rates(effects, ["service", "commission"], prior=0.1, prior_accounts=30)
     # (10 * 0.5 + 30 * 0.1) / 40 = 0.2; commission never measured -> prior.
     assert rates == {"service": pytest.approx(0.2), "commission": pytest.approx(0.1)}
+
+
+def test_the_simulators_true_effect_counts_each_account_once_at_its_first_list():
+    from pipeline.demo.book import NEVER
+    from pipeline.demo.desk import DeskRecord, true_effects
+
+    record = DeskRecord()
+    # List month 10: accounts 1 and 2 called; 1 saved from a close in month 12 (in the
+    # window 11..13). List month 11: 1 again (not saved again), 3 saved from month 16
+    # (outside its window 12..14).
+    record.list_month += [10, 11]
+    record.accounts += [np.array([1, 2]), np.array([1, 3])]
+    record.plays += [np.array(["service", "commission"]), np.array(["big_loss", "service"])]
+    record.saved_close_month += [np.array([12, NEVER]), np.array([NEVER, 16])]
+    truth = true_effects(record, horizon_months=3)
+    assert truth["service"] == (0.5, 2)  # 1 prevented, 3 not (its close was too late)
+    assert truth["commission"] == (0.0, 1)
+    assert "big_loss" not in truth  # account 1 counts at its first list, as service
+    assert truth["all plays"] == (pytest.approx(1 / 3), 3)
