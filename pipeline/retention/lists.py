@@ -8,6 +8,7 @@ turned into save rates; the call lists are then cut from the written scores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,25 @@ def measured_play_effects(
     return measured_effects(pd.concat(present, ignore_index=True), params.retention.confidence)
 
 
+@dataclass(frozen=True)
+class PublishedCallLists:
+    """What ``publish_call_lists`` wrote: the folder and the lists' sizes."""
+
+    folder: Path
+    lists: int
+    accounts: int
+    held_back: int
+    plays_measured: int
+
+    def describe(self) -> str:
+        """Return the line the command prints."""
+        return (
+            f"call lists: {self.accounts:,} accounts on {self.lists:,} lists "
+            f"({self.held_back:,} more held back as the control group); "
+            f"{self.plays_measured} plays measured; {self.folder}"
+        )
+
+
 def publish_call_lists(
     executor: Executor,
     partitioned: PartitionedTables,
@@ -52,10 +72,10 @@ def publish_call_lists(
     folder: Path,
     as_of: pd.Timestamp,
     params: Params,
-) -> str:
+) -> PublishedCallLists:
     """Write the advisors' call lists, the measured effects and save rates to ``folder``.
 
-    ``folder`` is replaced whole, atomically. Returns the line the command prints.
+    ``folder`` is replaced whole, atomically.
     """
     retention = params.retention
     effects = measured_play_effects(executor, partitioned, params)
@@ -70,11 +90,10 @@ def publish_call_lists(
         effects.to_csv(staging / "play_effects.csv", index=False)
         rate_table = pd.Series(rates, name="save_rate").rename_axis("play")
         rate_table.to_csv(staging / "save_rates.csv")
-    listed = sum(len(c.accounts) for c in lists)
-    held = sum(c.held_back for c in lists)
-    measured = int((effects["play"] != OVERALL).sum()) if len(effects) else 0
-    return (
-        f"call lists: {listed:,} accounts on {len(lists):,} lists "
-        f"({held:,} more held back as the control group); {measured} plays measured; "
-        f"{folder}"
+    return PublishedCallLists(
+        folder=folder,
+        lists=len(lists),
+        accounts=sum(len(c.accounts) for c in lists),
+        held_back=sum(c.held_back for c in lists),
+        plays_measured=int((effects["play"] != OVERALL).sum()) if len(effects) else 0,
     )

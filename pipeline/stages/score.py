@@ -100,11 +100,13 @@ def score_stage(
                 engine.executor, partitioned, files.scores, files.call_lists, month, params
             )
             summary = render_summary(result, f"model {uri}", params.scoring.psi_threshold)
-            run_id = log_scoring_run(result, scoring_model, uri, data, files, summary, params)
+            run_id = log_scoring_run(
+                result, scoring_model, uri, data, files, calls, summary, params
+            )
     console.print(summary)
     console.print(f"scores: {files.scores}" + (f" and {files.csv}" if files.csv else ""))
     console.print(f"drift:  {files.drift_table} and {files.drift_plot}")
-    console.print(calls)
+    console.print(calls.describe())
     console.print(f"MLflow scoring run {run_id}; done in {time.perf_counter() - started:.1f} s")
     return result
 

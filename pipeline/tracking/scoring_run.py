@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from pipeline.core.params import Params
+from pipeline.retention.lists import PublishedCallLists
 from pipeline.scoring.job import ScoringResult
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.summary import score_quantiles
@@ -97,6 +97,7 @@ def log_scoring_run(
     model_uri: str,
     data: Path,
     files: ScoringFiles,
+    calls: PublishedCallLists,
     summary: str,
     params: Params,
 ) -> str:
@@ -114,25 +115,18 @@ def log_scoring_run(
         mlflow.log_artifact(str(files.drift_table), artifact_path="drift")
         mlflow.log_artifact(str(files.drift_plot), artifact_path="drift")
         mlflow.log_text(summary, "summary.txt")
-        if files.call_lists is not None and files.call_lists.is_dir():
-            _log_retention(files.call_lists)
+        _log_retention(calls)
     return run.info.run_id
 
 
-def _log_retention(folder: Path) -> None:
+def _log_retention(calls: PublishedCallLists) -> None:
     """Log the call lists' sizes and the play effects and save rates (no customer rows)."""
     for name in ("play_effects.csv", "save_rates.csv"):
-        mlflow.log_artifact(str(folder / name), artifact_path="retention")
-    lists = [p for p in folder.rglob("*.csv") if p.parent != folder]
-    listed = sum(_data_rows(p) for p in lists)
+        mlflow.log_artifact(str(calls.folder / name), artifact_path="retention")
     mlflow.log_metrics(
         {
-            "call_lists.lists": len(lists),
-            "call_lists.accounts": listed,
-            "call_lists.held_back": _data_rows(folder / "control_group.csv"),
+            "call_lists.lists": calls.lists,
+            "call_lists.accounts": calls.accounts,
+            "call_lists.held_back": calls.held_back,
         }
     )
-
-
-def _data_rows(csv: Path) -> int:
-    return len(pd.read_csv(csv))
