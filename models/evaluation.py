@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 
 from models.lightgbm_model import churn_labels
 from models.metrics import metric_row, selection_metrics, selections
+from models.uncertainty import DIFFERENCE_COLUMNS, paired_differences
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import EvaluationParams
 
@@ -41,6 +42,11 @@ class Comparison:
     caught_only_by_rules: dict[str, pd.DataFrame]
     rule_alerts: dict[str, float]
     scores: pd.DataFrame
+    lead: str = ""
+    differences_confidence: float = 0.95
+    differences: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=DIFFERENCE_COLUMNS)
+    )
 
     @property
     def model_names(self) -> list[str]:
@@ -68,7 +74,27 @@ class Comparison:
                 for name, table in self.overlap.items()
             },
             "call_list_capacity": self.call_list_capacity,
+            "differences": self.differences_json(),
         }
+
+    def differences_json(self) -> dict[str, Any]:
+        """Return ``{lead, confidence rows: {other: {metric: {difference, low, high}}}}``."""
+        against: dict[str, dict[str, Any]] = {}
+        for row in self.differences.itertuples(index=False):
+            against.setdefault(row.model, {})[row.metric] = {
+                "difference": _json_number(row.difference),
+                "low": _json_number(row.low),
+                "high": _json_number(row.high),
+                "resamples": int(row.resamples),
+            }
+        return {"lead": self.lead, "confidence": self.differences_confidence, "against": against}
+
+    def difference(self, other: str, metric: str) -> pd.Series | None:
+        """Return the lead model's difference to ``other`` on ``metric`` (a row), if measured."""
+        rows = self.differences[
+            (self.differences["model"] == other) & (self.differences["metric"] == metric)
+        ]
+        return rows.iloc[0] if len(rows) else None
 
 
 def _json_number(value: Any) -> Any:
@@ -112,8 +138,13 @@ def compare_models(
     feature_columns: Sequence[str],
     evaluation: EvaluationParams,
     rule_alerts: pd.Series,
+    lead: str | None = None,
 ) -> Comparison:
     """Score every fitted model on the cohort and compute identical metrics for each.
+
+    Beside the metrics, the ``lead`` model's ROC-AUC and PR-AUC differences to every
+    other model with a bootstrap interval over customers (models/uncertainty.py;
+    ``evaluation.bootstrap_resamples``, ``confidence``, ``bootstrap_seed``).
 
     Args:
         models: name -> fitted model with ``predict_proba(cohort)`` (each model
@@ -124,6 +155,7 @@ def compare_models(
         feature_columns: the model columns (checked to be present).
         evaluation: params.yaml ``evaluation:`` (call_list_capacity, lift_fractions).
         rule_alerts: the guideline's alerts (red or yellow) per cohort row.
+        lead: the model whose lead is measured; None: the first model.
 
     Raises:
         ChurnError: missing columns, misaligned labels or alerts, or no models.
@@ -138,6 +170,17 @@ def compare_models(
     scores = _score_table(models, cohort, labels, alerts)
     frames = [_model_tables(name, scores, evaluation) for name in models]
     overlaps = {name: _overlap(scores, name, evaluation.call_list_capacity) for name in models}
+    lead = lead or next(iter(models))
+    if lead not in models:
+        raise ChurnError(f"lead model {lead!r} is not among the compared models {list(models)}")
+    differences = paired_differences(
+        scores,
+        lead,
+        [name for name in models if name != lead],
+        resamples=evaluation.bootstrap_resamples,
+        confidence=evaluation.confidence,
+        seed=evaluation.bootstrap_seed,
+    )
     return Comparison(
         test_as_of=sorted(pd.DatetimeIndex(scores["as_of"].unique())),
         rows=len(cohort),
@@ -151,6 +194,9 @@ def compare_models(
         caught_only_by_rules={name: o[2] for name, o in overlaps.items()},
         rule_alerts=_alert_summary(scores),
         scores=scores,
+        lead=lead,
+        differences=differences,
+        differences_confidence=evaluation.confidence,
     )
 
 

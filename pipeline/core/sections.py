@@ -194,13 +194,16 @@ class SplitParams(Section):
 
 
 class EvaluationParams(Section):
-    """evaluation: call-list capacity, lift points, champion metric."""
+    """evaluation: call-list capacity, lift points, champion metric, intervals of differences."""
 
     call_list_capacity: int = Field(500, gt=0)
     lift_fractions: list[float] = [0.05, 0.10, 0.20]
     champion_metric: Literal[
         "pr_auc", "roc_auc", "lift_at_10pct", "recall_at_rule_volume", "assets_at_risk_recall"
     ] = "pr_auc"
+    bootstrap_resamples: int = Field(200, ge=0)
+    bootstrap_seed: int = 7
+    confidence: float = Field(0.95, gt=0, lt=1)
 
 
 class ScoringParams(Section):

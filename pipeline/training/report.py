@@ -129,7 +129,8 @@ def headline(comparison: Comparison, model: str | None = None) -> tuple[bool, st
     reach = metrics.loc[model, "recall_at_rule_volume"]
     text = (
         f"The {model} model {verdict} the warning rules on PR-AUC: {ours:.3f} against {rules:.3f} "
-        f"({ours - rules:+.3f}, {(ours / rules - 1) if rules else math.nan:+.0%}). "
+        f"({ours - rules:+.3f}, {(ours / rules - 1) if rules else math.nan:+.0%}"
+        f"{_interval_words(comparison, model, BASELINE, 'pr_auc')}). "
         f"Flagging as many customers as the rules do (about {alerts['flagged'] / months:,.0f} per "
         f"month), the model reaches {_fmt(reach, 'recall')} of the customers who churned; the "
         f"rules' alerts reach {_fmt(alerts['recall'], 'recall')}. On a call list of "
@@ -213,6 +214,51 @@ def _figures(figures: Mapping[str, Figure]) -> str:
     return f'<div class="figures">{images}</div>'
 
 
+def _interval_words(comparison: Comparison, model: str, other: str, metric: str) -> str:
+    """Return "; 95% interval ... : a clear lead" for the lead model's difference, or ""."""
+    row = comparison.difference(other, metric) if model == comparison.lead else None
+    if row is None or not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
+        return ""
+    share = f"{comparison.differences_confidence:.0%}"
+    if row["low"] > 0:
+        meaning = "a clear lead"
+    elif row["high"] < 0:
+        meaning = "clearly behind"
+    else:
+        meaning = "the difference may be chance"
+    return (
+        f"; {share} interval over resampled customers {row['low']:+.3f} to {row['high']:+.3f}: "
+        f"{meaning}"
+    )
+
+
+def differences_table(comparison: Comparison) -> str:
+    """Return the lead model's differences to every other model with their intervals."""
+    if not len(comparison.differences):
+        return ""
+    frame = comparison.differences
+    table = pd.DataFrame(
+        {
+            "Compared with": frame["model"],
+            "Metric": [_metric_label(m) for m in frame["metric"]],
+            "Difference": [f"{v:+.3f}" for v in frame["difference"]],
+            "Interval": [
+                f"{low:+.3f} to {high:+.3f}" if math.isfinite(low) else "-"
+                for low, high in zip(frame["low"], frame["high"], strict=True)
+            ],
+        }
+    )
+    resamples = int(frame["resamples"].max()) if len(frame) else 0
+    return (
+        f"<h2>How sure the {escape(comparison.lead)} model's lead is</h2>"
+        + _table(table.set_index("Compared with"), "Compared with")
+        + f"<p class='note'>{escape(comparison.lead)} minus each model on the same customers; "
+        f"the {comparison.differences_confidence:.0%} interval comes from {resamples:,} "
+        "resamples of the test customers (all their months together). An interval that "
+        "holds 0 means the difference may be chance.</p>"
+    )
+
+
 def render_report(
     comparison: Comparison,
     figures: Mapping[str, Figure],
@@ -269,6 +315,7 @@ def _summary(comparison: Comparison) -> list[str]:
         _metric_table(comparison),
         "<p class='note'>Every model is judged on the same customers. Selections are made month "
         "by month; ties at the cut-off share the last places.</p>",
+        differences_table(comparison),
     ]
 
 

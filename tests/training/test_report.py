@@ -149,3 +149,23 @@ def test_the_run_facts_head_the_report_and_are_restamped_with_the_version():
     assert final.replace("m version 7", "").count("run-1") == 1
     with pytest.raises(ValueError, match="no run-facts table"):
         restamp_run_facts("<html></html>", facts)
+
+
+def test_report_and_metrics_say_how_sure_the_lead_is(page):
+    result, html = page
+    assert result.lead == "lightgbm"
+    assert "How sure the lightgbm model's lead is" in html
+    rules = result.differences_json()["against"]["rules"]["pr_auc"]
+    assert rules["low"] <= rules["difference"] <= rules["high"] and rules["resamples"] == 200
+    assert result.to_metrics_json()["differences"]["confidence"] == 0.95
+    _, text = headline(result)
+    assert "95% interval over resampled customers" in text and "a clear lead" in text
+
+
+def test_an_interval_holding_zero_is_called_chance():
+    twin = comparison(good_model=True)
+    rows = twin.differences.assign(low=-0.01, high=0.02)
+    _, text = headline(
+        type(twin)(**{**twin.__dict__, "differences": rows})  # the same comparison, a tied lead
+    )
+    assert "the difference may be chance" in text
