@@ -65,12 +65,23 @@ class TrackedRun:
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Return ``{"<model>.<metric>": value}`` for every finite overall metric."""
+    """Return ``{"<model>.<metric>": value}`` for every finite overall metric.
+
+    The lead model's differences go in as ``<lead>.minus_<other>.<metric>`` with
+    ``.low`` and ``.high`` for their interval (filed under the lead model).
+    """
     flat = {}
     for model, values in metrics["models"].items():
         for name, value in values.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 flat[f"{model}.{name}"] = float(value)
+    differences = metrics.get("differences") or {}
+    for other, by_metric in (differences.get("against") or {}).items():
+        for name, figures in by_metric.items():
+            for part, suffix in (("difference", ""), ("low", ".low"), ("high", ".high")):
+                if isinstance(figures.get(part), (int, float)):
+                    key = f"{differences['lead']}.minus_{other}.{name}{suffix}"
+                    flat[key] = float(figures[part])
     flat["cohort.rows"] = float(metrics["cohort"]["rows"])
     flat["cohort.churn_rate"] = float(metrics["cohort"]["churn_rate"] or 0.0)
     return flat
