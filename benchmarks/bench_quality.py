@@ -11,14 +11,14 @@ out-of-time test cohort by the project's ``compare_models``:
   plus the overrides printed with each data set (``--set`` adds more to every
   set); ``btyd`` is the product's BG/NBD (models/btyd.py), fitted on the
   training months;
-- ``btyd_lifetimes``: BG/NBD (``lifetimes.BetaGeoFitter``) fitted at each test as-of T on
-  the trades up to T (days; birth = first trade, or the opening for accounts
-  without one), scored as the probability of no trade in the next H months:
-  ``1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``;
-- ``reference``: a plain LightGBM (300 trees, no early stopping, no
-  calibration) on recency/frequency windows of trades, trained on every as-of
-  month end whose label window ends on or before the first test month; simple
-  on purpose.
+- ``btyd_lifetimes`` (BG/NBD from ``lifetimes`` fitted at each test as-of) and
+  ``reference`` (a plain LightGBM on recency/frequency windows trained on every
+  matured month): built outside the project, in ``quality_references.py``.
+
+Beside each model, LightGBM minus that model on ROC-AUC and PR-AUC with the
+95% interval of a paired bootstrap over the test customers (models/uncertainty.py,
+the same figures the report shows): an interval that holds 0 means the
+difference on this data set may be chance.
 
 Data sets: CDNOW (the real purchase log in the ``lifetimes`` wheel, 23,570
 customers, 1997-01..1998-06, open_date = first purchase, amount = commission =
@@ -34,8 +34,6 @@ project's or the library's defaults.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import time
@@ -45,29 +43,18 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 # OpenMP threads that sleep when idle: on a shared machine spinning ones slow LightGBM many
 # times over (results are the same either way).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-try:
-    from lifetimes import BetaGeoFitter
-    from lifetimes.utils import ConvergenceError
-except ImportError as exc:  # pragma: no cover - a benchmark dependency, not the package's
-    raise SystemExit(
-        "bench_quality.py needs lifetimes for the BG/NBD baseline and the CDNOW data: "
-        ".venv/bin/pip install lifetimes"
-    ) from exc
-
+from quality_references import Precomputed, btyd_scores, reference_scores
 from rich.console import Console
 
 from models.evaluation import compare_models
 from pipeline.cohorts.cohorts import build_cohorts
-from pipeline.cohorts.labels import make_labels
-from pipeline.core.calendar import add_months
-from pipeline.core.params import Params, load_params
+from pipeline.core.params import load_params
 from pipeline.data.loader import tables_from_frames
 from pipeline.demo import simulate
 
@@ -137,151 +124,6 @@ DATASETS = [
 ]
 
 
-class Precomputed:
-    """A model-like wrapper of scores computed outside the project, looked up by row keys."""
-
-    def __init__(self, scores: pd.Series):
-        """Keep scores indexed by (customer_id, as_of)."""
-        self.scores = scores
-
-    def predict_proba(self, cohort: pd.DataFrame) -> np.ndarray:
-        """Return [1 - p, p] for the cohort's rows."""
-        keys = pd.MultiIndex.from_arrays([cohort["customer_id"].astype(str), cohort["as_of"]])
-        p = self.scores.reindex(keys).to_numpy(dtype="float64")
-        if np.isnan(p).any():
-            raise ValueError("a cohort row has no precomputed score")
-        return np.column_stack([1.0 - p, p])
-
-
-def trade_days(tables) -> tuple[np.ndarray, np.ndarray]:
-    """Return each trade's customer index and epoch day."""
-    trades = tables.trades
-    days = trades["trade_date"].to_numpy("datetime64[D]").astype(np.int64)
-    return trades["customer_idx"].to_numpy(np.int64), days
-
-
-def btyd_scores(tables, test_months, horizon_months: int) -> pd.Series:
-    """Fit BG/NBD at each test as-of on trades up to it; P(no trade in the next H months)."""
-    idx, days = trade_days(tables)
-    n = len(tables.customers)
-    opened = tables.customers["open_date"].to_numpy("datetime64[D]").astype(np.int64)
-    parts = []
-    for as_of in test_months:
-        t_day = _epoch_day(as_of)
-        horizon = _epoch_day(add_months(as_of, horizon_months)) - t_day
-        keep = days <= t_day
-        first = np.full(n, np.iinfo(np.int64).max)
-        np.minimum.at(first, idx[keep], days[keep])
-        last = np.full(n, -1)
-        np.maximum.at(last, idx[keep], days[keep])
-        distinct = np.unique(idx[keep] * 100_000 + days[keep])
-        repeat = np.bincount(distinct // 100_000, minlength=n) - 1.0
-        traded = last >= 0
-        birth = np.where(traded, first, np.minimum(opened, t_day))
-        frequency = np.where(traded, repeat, 0.0)
-        recency = np.where(traded, last - first, 0.0).astype(np.float64)
-        age = (t_day - birth).astype(np.float64)
-        is_open = _open_at(tables.customers, as_of)
-        fitter = fit_bgnbd(frequency[is_open], recency[is_open], age[is_open])
-        alive = fitter.conditional_probability_alive(frequency, recency, age)
-        r, alpha = fitter.params_["r"], fitter.params_["alpha"]
-        silent_if_alive = ((alpha + age) / (alpha + age + horizon)) ** (r + frequency)
-        p_none = np.clip(1.0 - alive + alive * silent_if_alive, 0.0, 1.0)
-        keys = pd.MultiIndex.from_arrays(
-            [tables.customers["customer_id"].astype(str), np.repeat(as_of, n)]
-        )
-        parts.append(pd.Series(p_none, index=keys)[is_open])
-    return pd.concat(parts)
-
-
-PENALIZERS = (0.0, 0.001, 0.01, 0.1)
-
-
-def fit_bgnbd(frequency, recency, age) -> BetaGeoFitter:
-    """Fit BG/NBD unpenalised; on a convergence failure retry with lifetimes' usual penalizers."""
-    for penalizer in PENALIZERS:
-        fitter = BetaGeoFitter(penalizer_coef=penalizer)
-        try:
-            # lifetimes prints the optimiser's state when it fails; the retry line says enough.
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-                warnings.simplefilter("ignore")
-                return fitter.fit(frequency, recency, age, verbose=False)
-        except ConvergenceError:
-            print(f"  BG/NBD did not converge with penalizer {penalizer}; retrying")
-    raise RuntimeError("BG/NBD did not converge with any penalizer")
-
-
-def _epoch_day(stamp) -> int:
-    return int(np.datetime64(pd.Timestamp(stamp).date(), "D").astype(np.int64))
-
-
-def _open_at(customers: pd.DataFrame, as_of) -> np.ndarray:
-    closed = customers["closed_date"]
-    return ((customers["open_date"] <= as_of) & (closed.isna() | (closed > as_of))).to_numpy()
-
-
-REFERENCE_WINDOWS = (1, 3, 6, 12)
-
-
-def reference_features(tables, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Recency/frequency windows of trades at one as-of month end, for every customer."""
-    idx, days = trade_days(tables)
-    amount = tables.trades["amount"].to_numpy(np.float64)
-    n = len(tables.customers)
-    t_day = _epoch_day(as_of)
-    keep = days <= t_day
-    idx, days, amount = idx[keep], days[keep], amount[keep]
-    columns = {}
-    for months in REFERENCE_WINDOWS:
-        inside = days > _epoch_day(add_months(as_of, -months))
-        columns[f"trades_{months}m"] = np.bincount(idx[inside], minlength=n)
-        columns[f"amount_{months}m"] = np.bincount(idx[inside], amount[inside], minlength=n)
-    columns["trades_ever"] = np.bincount(idx, minlength=n)
-    last = np.full(n, -1)
-    np.maximum.at(last, idx, days)
-    first = np.full(n, t_day + 1)
-    np.minimum.at(first, idx, days)
-    columns["days_since_last_trade"] = np.where(last >= 0, t_day - last, np.nan)
-    columns["days_since_first_trade"] = np.where(last >= 0, t_day - first, np.nan)
-    opened = tables.customers["open_date"].to_numpy("datetime64[D]").astype(np.int64)
-    columns["days_since_open"] = t_day - opened
-    frame = pd.DataFrame(columns).astype("float64")
-    frame.insert(0, "customer_id", tables.customers["customer_id"].astype(str).to_numpy())
-    frame.insert(1, "as_of", as_of)
-    return frame
-
-
-def reference_scores(tables, test_months, params: Params) -> pd.Series:
-    """Train the plain LightGBM on all matured earlier months; score the test months."""
-    import lightgbm
-
-    horizon = params.label.horizon_months
-    first_data = tables.trades["trade_date"].min()
-    start = pd.offsets.MonthEnd(0).rollforward(first_data.normalize())
-    train_months = [
-        m
-        for m in pd.date_range(start, test_months[0], freq="ME")
-        if add_months(m, horizon) <= test_months[0]
-    ]
-    labelled = make_labels(tables, train_months, params.label)
-    rows = pd.concat([reference_features(tables, m) for m in train_months])
-    train = labelled.merge(rows, on=["customer_id", "as_of"])
-    columns = [c for c in rows.columns if c not in ("customer_id", "as_of")]
-    model = lightgbm.LGBMClassifier(
-        n_estimators=300,
-        learning_rate=0.05,
-        num_leaves=31,
-        min_child_samples=50,
-        num_threads=2,
-        verbose=-1,
-        random_state=0,
-    )
-    model.fit(train[columns], train["label"])
-    test = pd.concat([reference_features(tables, m) for m in test_months])
-    p = model.predict_proba(test[columns])[:, 1]
-    return pd.Series(p, index=pd.MultiIndex.from_arrays([test["customer_id"], test["as_of"]]))
-
-
 def evaluate(data: DataSet, customers: int, extra: list[str] | None = None) -> dict:
     """Train and compare the models on one data set; return its metrics and timing."""
     started = time.perf_counter()
@@ -326,11 +168,12 @@ def evaluate(data: DataSet, customers: int, extra: list[str] | None = None) -> d
         "train_rows": len(cohorts.train),
         "seconds": time.perf_counter() - started,
         "metrics": table.round(4).to_dict(orient="index"),
+        "differences": comparison.differences_json(),
     }
 
 
 def render(result: dict) -> str:
-    """Return one data set's side-by-side table as Markdown."""
+    """Return one data set's side-by-side table as Markdown, with the lead's differences."""
     header = (
         f"**{result['data']}**: {result['accounts']:,} accounts, "
         f"test {', '.join(result['test_as_of'])}, "
@@ -338,11 +181,52 @@ def render(result: dict) -> str:
         f"{result['train_rows']:,} training rows, {result['seconds']:.0f} s"
         + (f"; `--set {' '.join(result['overrides'])}`" if result["overrides"] else "")
     )
+    lead = result["differences"]["lead"]
     names = [*METRICS.values(), f"precision@{result['k']}"]
+    names += [f"{lead} minus, ROC-AUC [95%]", f"{lead} minus, PR-AUC [95%]"]
     lines = [header, "", "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for model, values in result["metrics"].items():
-        cells = " | ".join(f"{v:.3f}" for v in values.values())
-        lines.append(f"| {model} | {cells} |")
+        cells = [f"{v:.3f}" for v in values.values()]
+        cells += [difference_cell(result, model, metric) for metric in ("roc_auc", "pr_auc")]
+        lines.append(f"| {model} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def difference_cell(result: dict, model: str, metric: str) -> str:
+    """Return "+0.012 [+0.004, +0.020]" for the lead minus ``model``, or "" for the lead."""
+    figures = result["differences"]["against"].get(model, {}).get(metric)
+    if not figures:
+        return ""
+    if figures["low"] is None:
+        return f"{figures['difference']:+.3f}"
+    return f"{figures['difference']:+.3f} [{figures['low']:+.3f}, {figures['high']:+.3f}]"
+
+
+def summary(results: list[dict]) -> str:
+    """Return the one-line-per-data-set table: ROC-AUC / PR-AUC of every model, best in bold.
+
+    The last two columns give the lead (LightGBM) minus the best other model on each
+    measure, with the paired bootstrap interval: where it holds 0 the order may be chance.
+    """
+    models = list(results[0]["metrics"])
+    head = ["data set", *models, "minus best other, ROC-AUC", "minus best other, PR-AUC"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for result in results:
+        metrics = result["metrics"]
+        best = {m: max(v[m] for v in metrics.values()) for m in ("roc_auc", "pr_auc")}
+        cells = [
+            " / ".join(
+                f"**{values[m]:.3f}**" if values[m] == best[m] else f"{values[m]:.3f}"
+                for m in ("roc_auc", "pr_auc")
+            )
+            for values in metrics.values()
+        ]
+        lead = result["differences"]["lead"]
+        for metric in ("roc_auc", "pr_auc"):
+            others = {k: v[metric] for k, v in metrics.items() if k != lead}
+            rival = max(others, key=others.get)
+            cells.append(f"{difference_cell(result, rival, metric)} ({rival})")
+        lines.append(f"| {result['data']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
@@ -362,6 +246,7 @@ def main() -> None:
         result = evaluate(data, args.customers, args.sets)
         print(render(result), "\n", flush=True)
         results.append(result)
+    print(summary(results), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
