@@ -16,7 +16,8 @@ import pandas as pd
 from pipeline.core.atomic import atomic_path, atomic_write_parquet, atomic_write_text
 from pipeline.core.params import Params
 from pipeline.training.plots import evaluation_figures
-from pipeline.training.report import cause_sections, render_report, value_sections
+from pipeline.training.report import render_report
+from pipeline.training.report_sections import cause_sections, value_sections
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"

@@ -29,7 +29,7 @@ from pipeline.training.evaluation_outputs import (
     write_evaluation,
     write_json,
 )
-from pipeline.training.report import restamp_run_facts
+from pipeline.training.report_sections import restamp_run_facts
 
 TEST_COHORT = "test_cohort.parquet"
 MODELS_FILE = "models.joblib"

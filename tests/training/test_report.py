@@ -8,7 +8,8 @@ import pytest
 from models.evaluation import compare_models
 from pipeline.core.params import EvaluationParams
 from pipeline.training.plots import evaluation_figures
-from pipeline.training.report import headline, render_report, restamp_run_facts
+from pipeline.training.report import headline, render_report
+from pipeline.training.report_sections import restamp_run_facts
 
 
 class ColumnModel:

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.training.report import cause_sections, value_sections
+from pipeline.training.report_sections import cause_sections, value_sections
 from pipeline.training.value_figures import revenue_concentration, value_at_risk_table
 
 
