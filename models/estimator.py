@@ -9,7 +9,7 @@ positive one, whose probability is ``predict_proba(X)[:, 1]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
 from pipeline.core.errors import ChurnError
+from pipeline.core.params import ModelParams
 
 
 class InputError(ChurnError, ValueError):
@@ -120,3 +121,38 @@ def model_columns(X: pd.DataFrame, feature_columns: Sequence[str] | None) -> lis
 def predicted_class(classes: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Return the class whose probability is the larger (the positive one on a tie)."""
     return classes[(proba[:, 1] >= 0.5).astype(np.int64)]
+
+
+def model_params(params: ModelParams | Mapping[str, Any]) -> ModelParams:
+    """Accept params.yaml ``model:`` as a ModelParams or a plain mapping."""
+    return params if isinstance(params, ModelParams) else ModelParams.model_validate(params)
+
+
+def feature_frame(X: pd.DataFrame, feature_columns: Sequence[str]) -> pd.DataFrame:
+    """Return the model columns of X as the models take them: booleans as 0/1 floats.
+
+    Numeric columns keep their NaN; categoricals stay pandas ``category``.
+    Training and scoring must both pass through this function.
+
+    Raises:
+        ChurnError: a feature column is missing or holds text instead of a category.
+    """
+    missing = [column for column in feature_columns if column not in X.columns]
+    if missing:
+        raise ChurnError(f"feature matrix lacks model columns {missing}")
+    frame = X.loc[:, list(feature_columns)].copy()
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            frame[column] = frame[column].astype("float64")
+        elif not (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(dtype)):
+            raise ChurnError(
+                f"feature column {column!r} has dtype {dtype}; models take numbers, "
+                "booleans or pandas categories"
+            )
+    return frame
+
+
+def churn_labels(y: Any, rows: int, what: str) -> np.ndarray:
+    """Return churn labels as a 0/1 int array, checking their count and values."""
+    return binary_target(y, rows, what, classes=CHURN_CLASSES)[1]

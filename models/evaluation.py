@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.lightgbm_model import churn_labels
+from models.estimator import churn_labels
 from models.metrics import metric_row, selection_metrics, selections
 from models.uncertainty import DIFFERENCE_COLUMNS, paired_differences
 from pipeline.core.errors import ChurnError

@@ -26,47 +26,12 @@ from models.estimator import (
     ModelNotFittedError,
     as_frame,
     binary_target,
+    feature_frame,
     model_columns,
+    model_params,
     predicted_class,
 )
-from pipeline.core.errors import ChurnError
 from pipeline.core.params import ModelParams
-
-
-def model_params(params: ModelParams | Mapping[str, Any]) -> ModelParams:
-    """Accept params.yaml ``model:`` as a ModelParams or a plain mapping."""
-    return params if isinstance(params, ModelParams) else ModelParams.model_validate(params)
-
-
-def feature_frame(X: pd.DataFrame, feature_columns: Sequence[str]) -> pd.DataFrame:
-    """Return the model columns of X as the models take them: booleans as 0/1 floats.
-
-    Numeric columns keep their NaN; categoricals stay pandas ``category``.
-    Training and scoring must both pass through this function.
-
-    Raises:
-        ChurnError: a feature column is missing or holds text instead of a category.
-    """
-    missing = [column for column in feature_columns if column not in X.columns]
-    if missing:
-        raise ChurnError(f"feature matrix lacks model columns {missing}")
-    frame = X.loc[:, list(feature_columns)].copy()
-    for column in frame.columns:
-        dtype = frame[column].dtype
-        if pd.api.types.is_bool_dtype(dtype):
-            frame[column] = frame[column].astype("float64")
-        elif not (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(dtype)):
-            raise ChurnError(
-                f"feature column {column!r} has dtype {dtype}; models take numbers, "
-                "booleans or pandas categories"
-            )
-    return frame
-
-
-def churn_labels(y: Any, rows: int, what: str) -> np.ndarray:
-    """Return churn labels as a 0/1 int array, checking their count and values."""
-    return binary_target(y, rows, what, classes=CHURN_CLASSES)[1]
-
 
 _DEFAULTS = ModelParams()
 _LGB = _DEFAULTS.lightgbm

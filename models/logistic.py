@@ -28,10 +28,11 @@ from models.estimator import (
     ModelNotFittedError,
     as_frame,
     binary_target,
+    feature_frame,
     model_columns,
+    model_params,
     predicted_class,
 )
-from models.lightgbm_model import feature_frame, model_params
 from pipeline.core.params import ModelParams
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 from pydantic import ValidationError
 from sklearn.metrics import average_precision_score
 
-from models.lightgbm_model import ChurnLightGBM, churn_labels, model_params
+from models.estimator import churn_labels, model_params
+from models.lightgbm_model import ChurnLightGBM
 from pipeline.core.errors import ParamsError
 from pipeline.core.params import LightGBMParams, ModelParams
 

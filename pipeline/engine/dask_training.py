@@ -22,7 +22,8 @@ import pandas as pd
 from lightgbm.dask import DaskLGBMClassifier
 
 from models.calibration import calibration_report, fit_calibrator
-from models.lightgbm_model import ChurnLightGBM, classifier_settings, feature_frame
+from models.estimator import feature_frame
+from models.lightgbm_model import ChurnLightGBM, classifier_settings
 from pipeline.cohorts.cohorts import PartitionedCohorts
 from pipeline.core.params import ModelParams
 

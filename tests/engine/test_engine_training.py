@@ -59,6 +59,6 @@ def test_training_above_the_gather_limit_uses_lightgbm_dask(client, tables, para
 
 
 def model_frame(frame, columns):
-    from models.lightgbm_model import feature_frame
+    from models.estimator import feature_frame
 
     return feature_frame(frame, columns)

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.lightgbm_model import ChurnLightGBM, feature_frame
+from models.estimator import feature_frame
+from models.lightgbm_model import ChurnLightGBM
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import ModelParams
 

@@ -254,7 +254,7 @@ def test_the_chunk_size_changes_nothing_but_the_file_layout(
 
 
 def test_the_default_model_is_the_registry_champion(demo_data, model_folder, demo_matrix, tmp_path):
-    from models.lightgbm_model import feature_frame
+    from models.estimator import feature_frame
     from pipeline.tracking.registry import log_model
 
     tracking = f"sqlite:///{tmp_path / 'registry.db'}"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from models.lightgbm_model import ChurnLightGBM, feature_frame
+from models.estimator import feature_frame
+from models.lightgbm_model import ChurnLightGBM
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import ModelParams
 from pipeline.tracking.registry import decide_promotion, load_packaged_model, save_model
