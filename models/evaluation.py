@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from models.estimator import churn_labels
-from models.metrics import metric_row, selection_metrics, selections
+from models.metrics import metric_row, selections
+from models.overlap import alert_summary, rules_overlap
 from models.uncertainty import DIFFERENCE_COLUMNS, paired_differences
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import EvaluationParams
 
 COHORT_COLUMNS = ("customer_id", "as_of", "total_assets", "value_tier")
-OVERLAP_GROUPS = ("both", "model only", "rules only", "neither")
 UNKNOWN_TIER = "unknown"
 
 
@@ -169,7 +169,7 @@ def compare_models(
     labels = churn_labels(y, len(cohort), "evaluation cohort").astype("float64")
     scores = _score_table(models, cohort, labels, alerts)
     frames = [_model_tables(name, scores, evaluation) for name in models]
-    overlaps = {name: _overlap(scores, name, evaluation.call_list_capacity) for name in models}
+    overlaps = {name: rules_overlap(scores, name, evaluation.call_list_capacity) for name in models}
     lead = lead or next(iter(models))
     if lead not in models:
         raise ChurnError(f"lead model {lead!r} is not among the compared models {list(models)}")
@@ -192,7 +192,7 @@ def compare_models(
         overlap={name: o[0] for name, o in overlaps.items()},
         caught_only_by_model={name: o[1] for name, o in overlaps.items()},
         caught_only_by_rules={name: o[2] for name, o in overlaps.items()},
-        rule_alerts=_alert_summary(scores),
+        rule_alerts=alert_summary(scores),
         scores=scores,
         lead=lead,
         differences=differences,
@@ -276,58 +276,3 @@ def _group_order(values: pd.Series) -> list:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return [value for value in values.cat.categories if (values == value).any()]
     return sorted(values.unique())
-
-
-def call_list(scores: pd.DataFrame, name: str, capacity: int) -> np.ndarray:
-    """Return whether each row is on the model's monthly top-K call list.
-
-    Ties at the cut-off are broken by customer_id so the list is a definite set.
-    """
-    ranked = scores.sort_values(["as_of", name, "customer_id"], ascending=[True, False, True])
-    on_list = ranked.groupby("as_of", sort=False).cumcount() < capacity
-    return on_list.reindex(scores.index).to_numpy()
-
-
-def _overlap(
-    scores: pd.DataFrame, name: str, capacity: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return rule alerts vs the model's call list, and the churners only one of them caught."""
-    on_list = call_list(scores, name, capacity)
-    alert = scores["rule_alert"].to_numpy()
-    churned = scores["churn"].to_numpy() == 1
-    assets = np.nan_to_num(scores["total_assets"].to_numpy(), nan=0.0)
-    groups = {
-        "both": on_list & alert,
-        "model only": on_list & ~alert,
-        "rules only": ~on_list & alert,
-        "neither": ~on_list & ~alert,
-    }
-    table = pd.DataFrame(
-        {
-            group: {
-                "customers": int(rows.sum()),
-                "churners": int((rows & churned).sum()),
-                "churned_assets": float(assets[rows & churned].sum()),
-            }
-            for group, rows in groups.items()
-        }
-    ).T.loc[list(OVERLAP_GROUPS)]
-    table[["customers", "churners"]] = table[["customers", "churners"]].astype("int64")
-    columns = ["customer_id", "as_of", "value_tier", "total_assets", name]
-    only_model = scores.loc[groups["model only"] & churned, columns].reset_index(drop=True)
-    only_rules = scores.loc[groups["rules only"] & churned, columns].reset_index(drop=True)
-    return table, only_model, only_rules
-
-
-def _alert_summary(scores: pd.DataFrame) -> dict[str, float]:
-    """Return how the rules' alerts themselves do as a selection."""
-    alerts = scores["rule_alert"].to_numpy().astype("float64")
-    result = selection_metrics(
-        alerts, scores["churn"].to_numpy(), scores["total_assets"].to_numpy()
-    )
-    return {
-        "flagged": int(alerts.sum()),
-        "precision": result["precision"],
-        "recall": result["recall"],
-        "assets_at_risk_recall": result["assets_recall"],
-    }
