@@ -94,8 +94,27 @@ def realised_month(
     table = comparison.metrics.reset_index(names="model")
     if not by_probability:
         table.loc[table["model"] == RULES, list(PROBABILITY_ONLY)] = np.nan
+    table = with_lead_over_rules(table, comparison)
     context = _month_context(past, len(scores), cohort["label"], by_probability)
     return pd.concat([pd.DataFrame([context] * len(table)), table], axis=1)
+
+
+LEAD_COLUMNS = {"difference": "pr_auc_minus_rules", "low": "pr_auc_minus_rules_low",
+                "high": "pr_auc_minus_rules_high"}  # fmt: skip
+
+
+def with_lead_over_rules(table: pd.DataFrame, comparison) -> pd.DataFrame:
+    """Add the model's PR-AUC lead over the rules and its bootstrap interval to the model's row.
+
+    The same paired bootstrap over customers as the training report
+    (models/uncertainty.py): an interval holding 0 says the month's lead may be chance.
+    """
+    lead = comparison.difference(RULES, "pr_auc")
+    table = table.assign(**dict.fromkeys(LEAD_COLUMNS.values(), np.nan))
+    if lead is not None:
+        for figure, column in LEAD_COLUMNS.items():
+            table.loc[table["model"] == MODEL, column] = float(lead[figure])
+    return table
 
 
 def _month_context(past: PastScoring, scored: int, labels: pd.Series, by_probability: bool):

@@ -67,7 +67,7 @@ def monitor_stage(data: Path, params: Params) -> pd.DataFrame:
         if realised.empty:
             console.print("none of the scored accounts could be labelled")
             return realised
-        _print(realised)
+        _print(realised, params.evaluation.confidence)
         effects = _play_effects(tables, params)
         run_id = log_monitoring_run(
             realised, data, end, params.tracking, Path(scratch), effects=effects
@@ -119,7 +119,7 @@ def _complete(runs, end: pd.Timestamp) -> list:
     return [run for run in runs if run.window_end() <= end]
 
 
-def _print(realised: pd.DataFrame) -> None:
+def _print(realised: pd.DataFrame, confidence: float) -> None:
     table = Table(title="Realised performance per scored month: model and rules side by side")
     for header in ("as-of", "model", "labelled", "churn", *SHOWN.values()):
         table.add_column(header, justify="left" if header in ("as-of", "model") else "right")
@@ -128,6 +128,20 @@ def _print(realised: pd.DataFrame) -> None:
         cells += [_number(getattr(row, name)) for name in SHOWN]
         table.add_row(*cells)
     console.print(table)
+    for row in realised.itertuples():
+        if pd.notna(row.pr_auc_minus_rules):
+            console.print(_lead(row, confidence))
+
+
+def _lead(row, confidence: float) -> str:
+    """Return the month's PR-AUC lead of the model over the rules, in words with its interval."""
+    text = f"{row.as_of.date()}: {row.model} minus rules on PR-AUC {row.pr_auc_minus_rules:+.3f}"
+    low, high = row.pr_auc_minus_rules_low, row.pr_auc_minus_rules_high
+    if pd.isna(low):
+        return text
+    meaning = "a clear lead" if low > 0 else "clearly behind" if high < 0 else "may be chance"
+    interval = f"{confidence:.0%} interval over resampled customers {low:+.3f} to {high:+.3f}"
+    return f"{text} ({interval}: {meaning})"
 
 
 def _number(value) -> str:

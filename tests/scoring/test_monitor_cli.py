@@ -82,6 +82,20 @@ def test_realised_metrics_are_those_of_the_stored_scores_against_the_labels(moni
     assert client.get_metric_history(run.info.run_id, "rules.log_loss")
     table = client.list_artifacts(run.info.run_id)
     assert "realised_performance.csv" in {a.path for a in table}
+    # the model's lead over the rules, with its bootstrap interval over customers
+    lead = client.get_metric_history(run.info.run_id, "lightgbm.pr_auc_minus_rules")[0].value
+    rules_pr = client.get_metric_history(run.info.run_id, "rules.pr_auc")[0].value
+    assert lead == pytest.approx(history[0].value - rules_pr)
+    low = client.get_metric_history(run.info.run_id, "lightgbm.pr_auc_minus_rules_low")[0].value
+    high = client.get_metric_history(run.info.run_id, "lightgbm.pr_auc_minus_rules_high")[0]
+    assert low <= lead <= high.value
+
+
+def test_the_printed_table_gives_the_lead_over_the_rules(monitored):
+    _, _, output = monitored
+    text = " ".join(output.split())
+    assert f"{SCORED_AS_OF}: lightgbm minus rules on PR-AUC" in text
+    assert "95% interval over resampled customers" in text
 
 
 def test_without_a_packaged_rule_baseline_the_rules_are_ranked_by_their_count(
