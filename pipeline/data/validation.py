@@ -22,6 +22,7 @@ from pipeline.data.quarantine import AFTER_END, RowProblems
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 NO_DAY = np.iinfo(np.int64).max
+BUCKET_MASK = (1 << 24) - 1  # 16M buckets: most of a table's unique hashes sit alone
 UNKNOWN_CUSTOMER = "customer_id: unknown customer"
 REJECTED_CUSTOMER = "customer_id: customer rejected"
 
@@ -111,7 +112,7 @@ def repeated_rows(
     columns = [c.name for c in schema.columns if c.name in frame]
     known = {} if positions is None else {"customer_id": positions}
     # Equal rows have equal hashes: the values are compared only where a hash recurs.
-    candidates = pd.Series(row_hashes(frame, columns, known)).duplicated(keep=False).to_numpy()
+    candidates = recurring(row_hashes(frame, columns, known))
     repeated = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         repeated[candidates] = frame.loc[candidates, columns].duplicated(keep="first").to_numpy()
@@ -133,8 +134,26 @@ def row_hashes(
         integers = (
             known[column].astype(np.uint64) if column in known else _column_integers(frame[column])
         )
-        hashed = _mixed(hashed * np.uint64(0x100000001B3) ^ integers)
+        np.multiply(hashed, np.uint64(0x100000001B3), out=hashed)
+        np.bitwise_xor(hashed, integers, out=hashed)
+        _mix_in_place(hashed)
     return hashed
+
+
+def recurring(hashes: np.ndarray) -> np.ndarray:
+    """Return which hashes occur more than once.
+
+    Two cheap counts first: a hash whose low or high 24 bits fall in a bucket no
+    other hash shares is unique; only the few others go through a hash table.
+    """
+    maybe = np.ones(len(hashes), dtype=bool)
+    for shift in (np.uint64(0), np.uint64(40)):
+        buckets = ((hashes >> shift) & np.uint64(BUCKET_MASK)).astype(np.intp)
+        maybe &= np.bincount(buckets, minlength=BUCKET_MASK + 1)[buckets] > 1
+    found = np.zeros(len(hashes), dtype=bool)
+    rows = np.flatnonzero(maybe)
+    found[rows] = pd.Series(hashes[rows]).duplicated(keep=False).to_numpy()
+    return found
 
 
 def _column_integers(values: pd.Series) -> np.ndarray:
@@ -149,11 +168,14 @@ def _column_integers(values: pd.Series) -> np.ndarray:
     return pd.factorize(values)[0].astype(np.uint64)
 
 
-def _mixed(values: np.ndarray) -> np.ndarray:
+def _mix_in_place(values: np.ndarray) -> None:
     """Scramble 64-bit values (the splitmix64 finaliser), so column order matters."""
-    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
+    shifted = np.empty_like(values)
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
+        np.right_shift(values, np.uint64(shift), out=shifted)
+        np.bitwise_xor(values, shifted, out=values)
+        if factor is not None:
+            np.multiply(values, np.uint64(factor), out=values)
 
 
 def check_customers(customers: pd.DataFrame, problems: RowProblems) -> None:
