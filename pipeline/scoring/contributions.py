@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-FULL_TABLE_FEATURES = 12
-"""Leaves with at most this many distinct path features keep every pattern's line
-(at most 4,096 lines); deeper ones compute the lines of the patterns a batch holds."""
+CACHED_TABLE_FEATURES = 12
+"""Leaves with at most this many distinct path features may keep every pattern's line
+(at most 4,096 lines, 390 KB), within :data:`CACHED_TABLE_BYTES` for the whole model;
+other leaves compute the lines of the patterns each batch holds."""
+CACHED_TABLE_BYTES = 64_000_000  # the tables kept stay this small whatever the model's size
+COUNTED_PATTERN_FEATURES = 20  # up to 2^20 patterns found by counting, beyond by sorting
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: |x| at most this is zero
 
 
@@ -65,6 +68,7 @@ class PathExplainer:
         roots = [info["tree_structure"] for info in dump["tree_info"]]
         self.trees = [_read_tree(root) for root in roots]
         self.bias = float(sum(_expected_value(root) for root in roots))
+        self.cached_bytes = 0
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Return ``[rows x (features + 1)]`` contributions, the last column the bias."""
@@ -77,8 +81,28 @@ class PathExplainer:
                 went_left = _decisions(tree, columns)
                 for leaf in tree.leaves:
                     if len(leaf.features):
-                        out[leaf.features] += _lines(leaf, _pattern_codes(leaf, went_left))
+                        out[leaf.features] += self._lines(leaf, _pattern_codes(leaf, went_left))
         return out.T
+
+    def _lines(self, leaf: _Leaf, codes: np.ndarray) -> np.ndarray:
+        """Return each row's contributions to the leaf's path features ``[m x rows]``."""
+        m = len(leaf.features)
+        if leaf.table is None and m <= CACHED_TABLE_FEATURES:
+            size = (1 << m) * m * 8
+            if self.cached_bytes + size <= CACHED_TABLE_BYTES:
+                leaf.table = np.ascontiguousarray(_pattern_table(leaf, np.arange(1 << m)).T)
+                self.cached_bytes += size
+        if leaf.table is not None:
+            return leaf.table[:, codes]
+        # Only the patterns this batch holds.
+        if m <= COUNTED_PATTERN_FEATURES:
+            present = np.flatnonzero(np.bincount(codes, minlength=1 << m))
+            line_of = np.empty(1 << m, dtype=np.intp)
+            line_of[present] = np.arange(len(present))
+            where = line_of[codes]
+        else:
+            present, where = np.unique(codes, return_inverse=True)
+        return np.ascontiguousarray(_pattern_table(leaf, present).T)[:, where]
 
     def frame_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Return a model-column frame as the float matrix LightGBM reads from it.
@@ -206,17 +230,6 @@ def _pattern_codes(leaf: _Leaf, went_left: np.ndarray) -> np.ndarray:
             met &= went_left[split] if left else ~went_left[split]
         codes |= met.astype(np.intp) << bit
     return codes
-
-
-def _lines(leaf: _Leaf, codes: np.ndarray) -> np.ndarray:
-    """Return each row's contributions to the leaf's path features ``[m x rows]``."""
-    m = len(leaf.features)
-    if m <= FULL_TABLE_FEATURES:
-        if leaf.table is None:
-            leaf.table = np.ascontiguousarray(_pattern_table(leaf, np.arange(1 << m)).T)
-        return leaf.table[:, codes]
-    present, where = np.unique(codes, return_inverse=True)
-    return _pattern_table(leaf, present).T[:, where]
 
 
 def _pattern_table(leaf: _Leaf, patterns: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.scoring import contributions
 from pipeline.scoring.contributions import PathExplainer
 from pipeline.scoring.reasons import model_reasons
 
@@ -30,8 +31,17 @@ def test_one_split_by_hand():
     np.testing.assert_allclose(got, [[0.5, 0.0, 0.5], [-1.5, 0.0, 0.5]], atol=1e-12)
 
 
+# Tables kept (the default budget), made per batch from counted patterns, or from sorted ones.
+WAYS = {"kept": (64_000_000, 20), "counted": (0, 20), "sorted": (0, 0)}
+
+
+@pytest.mark.parametrize("way", list(WAYS))
 @pytest.mark.parametrize("missing", ["nan", "zero", "none"])
-def test_equal_to_pred_contrib_with_missing_values_categories_and_deep_paths(missing):
+def test_equal_to_pred_contrib_with_missing_values_categories_and_deep_paths(
+    missing, way, monkeypatch
+):
+    monkeypatch.setattr(contributions, "CACHED_TABLE_BYTES", WAYS[way][0])
+    monkeypatch.setattr(contributions, "COUNTED_PATTERN_FEATURES", WAYS[way][1])
     rng = np.random.default_rng(7)
     n = 3000
     X = pd.DataFrame(
