@@ -22,7 +22,8 @@ from pipeline.data.quarantine import AFTER_END, RowProblems
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 NO_DAY = np.iinfo(np.int64).max
-BUCKET_MASK = (1 << 24) - 1  # 16M buckets: most of a table's unique hashes sit alone
+MOST_BUCKETS = 1 << 24  # 16M counts (134 MB): for tables of up to 8M rows
+HASH_SLICE_ROWS = 1 << 20  # rows hashed at a time
 UNKNOWN_CUSTOMER = "customer_id: unknown customer"
 REJECTED_CUSTOMER = "customer_id: customer rejected"
 
@@ -126,34 +127,66 @@ def row_hashes(
 
     Each column becomes integers first (category codes, date ticks, float bits with
     -0.0 and NaN made one value, codes of other values; ``known`` gives a column's
-    integers outright, equal for equal values), then the columns are mixed.
+    integers outright, equal for equal values), then the columns are mixed. Rows
+    are hashed a slice at a time, so the working memory is a slice's, not a table's.
     """
-    known = known or {}
-    hashed = np.zeros(len(frame), dtype=np.uint64)
+    known = dict(known or {})
     for column in columns:
-        integers = (
-            known[column].astype(np.uint64) if column in known else _column_integers(frame[column])
-        )
-        np.multiply(hashed, np.uint64(0x100000001B3), out=hashed)
-        np.bitwise_xor(hashed, integers, out=hashed)
-        _mix_in_place(hashed)
+        if column not in known and not _sliceable(frame[column]):
+            known[column] = pd.factorize(frame[column])[0]  # codes need the whole column
+    hashed = np.empty(len(frame), dtype=np.uint64)
+    for start in range(0, len(frame), HASH_SLICE_ROWS):
+        rows = slice(start, start + HASH_SLICE_ROWS)
+        part = np.zeros(len(hashed[rows]), dtype=np.uint64)
+        for column in columns:
+            integers = (
+                known[column][rows].astype(np.uint64)
+                if column in known
+                else _column_integers(frame[column].iloc[rows])
+            )
+            np.multiply(part, np.uint64(0x100000001B3), out=part)
+            np.bitwise_xor(part, integers, out=part)
+            _mix_in_place(part)
+        hashed[rows] = part
     return hashed
 
 
 def recurring(hashes: np.ndarray) -> np.ndarray:
     """Return which hashes occur more than once.
 
-    Two cheap counts first: a hash whose low or high 24 bits fall in a bucket no
-    other hash shares is unique; only the few others go through a hash table.
+    Up to :data:`MOST_BUCKETS` hashes, two cheap counts first: a hash whose low or
+    high bits fall in a bucket (of twice as many as there are hashes) that no other
+    hash shares is unique; only the others go through a hash table. Beyond that
+    the buckets would be crowded, and every hash goes through the table.
     """
     maybe = np.ones(len(hashes), dtype=bool)
-    for shift in (np.uint64(0), np.uint64(40)):
-        buckets = ((hashes >> shift) & np.uint64(BUCKET_MASK)).astype(np.intp)
-        maybe &= np.bincount(buckets, minlength=BUCKET_MASK + 1)[buckets] > 1
+    bits = max(int(2 * len(hashes) - 1).bit_length(), 10)
+    if bits <= MOST_BUCKETS.bit_length() - 1:
+        buckets = np.empty(len(hashes), dtype=np.intp)
+        as_bits = buckets.view(np.uint64)
+        mask = np.uint64((1 << bits) - 1)
+        for shift in (np.uint64(0), np.uint64(64 - bits)):
+            np.right_shift(hashes, shift, out=as_bits)
+            np.bitwise_and(as_bits, mask, out=as_bits)
+            counts = np.bincount(buckets, minlength=1 << bits)
+            for start in range(0, len(hashes), HASH_SLICE_ROWS):
+                rows = slice(start, start + HASH_SLICE_ROWS)
+                maybe[rows] &= counts[buckets[rows]] > 1
+            del counts  # before the next count: two would be held at once
+        del buckets, as_bits
     found = np.zeros(len(hashes), dtype=bool)
     rows = np.flatnonzero(maybe)
     found[rows] = pd.Series(hashes[rows]).duplicated(keep=False).to_numpy()
     return found
+
+
+def _sliceable(values: pd.Series) -> bool:
+    """Return whether a slice of the column gives the same integers as the whole column."""
+    return (
+        isinstance(values.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_datetime64_dtype(values.dtype)
+        or values.dtype == np.float64
+    )
 
 
 def _column_integers(values: pd.Series) -> np.ndarray:

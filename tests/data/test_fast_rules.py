@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.calendar import month_index
 from pipeline.core.contract import SCHEMAS
+from pipeline.data import validation
 from pipeline.data.observation import activity_months
 from pipeline.data.validation import recurring, repeated_rows, row_hashes
 
@@ -74,6 +76,20 @@ def test_recurring_hashes_are_pandas_duplicates(parts):
     )
     expected = pd.Series(hashes).duplicated(keep=False).to_numpy()
     np.testing.assert_array_equal(recurring(hashes), expected)
+    with pytest.MonkeyPatch.context() as patch:  # more hashes than buckets: no counting
+        patch.setattr(validation, "MOST_BUCKETS", 1 << 4)
+        np.testing.assert_array_equal(recurring(hashes), expected)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows)
+def test_hashes_are_the_same_a_slice_at_a_time(values):
+    frame = _trades(values)  # text ids: codes that need the whole column
+    columns = list(frame.columns)
+    whole = row_hashes(frame, columns)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validation, "HASH_SLICE_ROWS", 4)
+        np.testing.assert_array_equal(row_hashes(frame, columns), whole)
 
 
 def test_column_order_changes_the_hash():
