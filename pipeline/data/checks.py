@@ -18,6 +18,7 @@ from pipeline.core.params import ValidationParams
 from pipeline.data import coercion, validation
 from pipeline.data.observation import ActivityMonths, activity_months
 from pipeline.data.quarantine import RowProblems
+from pipeline.data.reader import release_arrow_memory
 
 
 @dataclass
@@ -50,11 +51,12 @@ def check_frames(
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
     customers, rejected_ids = _customer_spine(*typed["customers"], rules)
     customer_days = validation.open_and_close_days(customers)
-    positions = {
-        name: _check_activity(name, *typed[name], customers, rejected_ids, customer_days, rules)
-        for name in ACTIVITY_TABLES
-        if name in typed
-    }
+    positions = {}
+    for name in (name for name in ACTIVITY_TABLES if name in typed):
+        positions[name] = _check_activity(
+            name, *typed[name], customers, rejected_ids, customer_days, rules
+        )
+        release_arrow_memory()  # the id lookups' Arrow buffers, before the next table
     dated = [
         _kept_dates(name, *typed[name], positions[name])
         for name in positions

@@ -27,6 +27,7 @@ from pipeline.data.reader import (
     TableSource,
     is_url,
     read_source,
+    release_arrow_memory,
     table_sources,
     unread_entries,
 )
@@ -152,6 +153,7 @@ def _checked(
         checked.months, params.data.observation_end, params.data.min_activity_share
     )
     loaded = finish_frames(checked, decided, rejected_dir, release=True)
+    release_arrow_memory()  # what the checks' Arrow kernels freed
     check_rejected_share(loaded.report.tables, params.validation.max_rejected_share)
     loaded.report.seconds = time.perf_counter() - started
     return loaded
