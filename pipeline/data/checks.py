@@ -19,6 +19,7 @@ from pipeline.data import coercion, validation
 from pipeline.data.observation import ActivityMonths, activity_months
 from pipeline.data.quarantine import RowProblems
 from pipeline.data.reader import release_arrow_memory
+from pipeline.data.repeated import DUPLICATE_ROW, repeated_rows
 
 
 @dataclass
@@ -93,9 +94,9 @@ def _check_activity(
     validation.check_columns(frame, schema, problems)
     validation.check_ranges(name, frame, rules, problems)
     positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
-    repeated = validation.repeated_rows(name, frame, schema, positions)
+    repeated = repeated_rows(name, frame, schema, positions)
     if rules.duplicate_rows == "quarantine":
-        problems.add(validation.DUPLICATE_ROW, repeated)
+        problems.add(DUPLICATE_ROW, repeated)
     else:
         problems.note_repeated(int(repeated.sum()))
     validation.check_customer_reference(frame["customer_id"], positions, rejected_ids, problems)

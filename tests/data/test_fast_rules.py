@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from pipeline.core.calendar import month_index
 from pipeline.core.contract import SCHEMAS
-from pipeline.data import validation
+from pipeline.data import repeated
 from pipeline.data.observation import activity_months
-from pipeline.data.validation import recurring, repeated_rows, row_hashes
+from pipeline.data.repeated import recurring, repeated_rows, row_hashes
 
 rows = st.lists(
     st.tuples(
@@ -77,7 +77,7 @@ def test_recurring_hashes_are_pandas_duplicates(parts):
     expected = pd.Series(hashes).duplicated(keep=False).to_numpy()
     np.testing.assert_array_equal(recurring(hashes), expected)
     with pytest.MonkeyPatch.context() as patch:  # more hashes than buckets: no counting
-        patch.setattr(validation, "MOST_BUCKETS", 1 << 4)
+        patch.setattr(repeated, "MOST_BUCKETS", 1 << 4)
         np.testing.assert_array_equal(recurring(hashes), expected)
 
 
@@ -88,7 +88,7 @@ def test_hashes_are_the_same_a_slice_at_a_time(values):
     columns = list(frame.columns)
     whole = row_hashes(frame, columns)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validation, "HASH_SLICE_ROWS", 4)
+        patch.setattr(repeated, "HASH_SLICE_ROWS", 4)
         np.testing.assert_array_equal(row_hashes(frame, columns), whole)
 
 
