@@ -2,32 +2,35 @@
 
     python benchmarks/bench_scoring.py --customers 100000 1000000 --work /tmp/bench-scoring
 
-Data: `churn generate` (pipeline.stages.generate, 36 months, seed 5) written once
-per size under ``--work`` (1M accounts: ~2.5 minutes, ~2 GB of Parquet). Model:
-a LightGBM of ``--trees`` trees (31 leaves) trained once on six months of the
-smallest data set and saved as a packaged-model folder; retrained when the
-feature builder changed. Each measurement runs in a fresh subprocess so its
-peak memory is its own (RSS sampled every 20 ms), and does what `churn score`
-does minus MLflow logging: load and validate the raw tables, then the scoring
-job (features, probabilities, ranks, reasons for the top ``--share``, likely
-cause and play, atomic Parquet output).
+Data and model (benchmarks/scoring_setup.py): `churn generate` (36 months, seed 5)
+written once per size under ``--work`` (1M accounts: ~2.5 minutes, ~1.4 GB of
+Parquet); a LightGBM of ``--trees`` trees (31 leaves) trained once on six months
+of the smallest data set, retrained when the feature builder changed. Each
+measurement runs in a fresh subprocess so its peak memory is its own (RSS
+sampled every 20 ms), and does what `churn score` does minus MLflow logging:
+load and validate the raw tables, then the scoring job (features,
+probabilities, ranks, reasons for the top ``--share``, likely cause and play,
+atomic Parquet output).
 
 Reported per size, each step on its own: the pyarrow read of the same Parquet
-tables (``pyarrow.parquet.read_table``, in a fresh subprocess of the same run, the
-files read once before so both start from a warm page cache) and their Arrow
-size; load (read, coerce, validate, quarantine); features; probabilities;
-reasons and writing (exact LightGBM contributions for the top ``--share``, rule
-reasons for the rest, causes, plays, the atomic Parquet output); the totals "to
-probabilities" (raw tables -> every account's calibrated probability) and "with
-reasons" (the whole job), their ratio to the pyarrow read time, the reasons
-pass's milliseconds per explained account, CPU seconds (and their ratio to
-the read's CPU seconds), the peak RSS and its ratio to the Arrow size. With
-``--chunks`` the job is repeated at other ``scoring.chunk_customers`` on the
-smallest data set, to show the job's memory follows the chunk size, not the
-number of accounts. The machine is shared: CPU
-seconds are the steadier figure. Figures are printed and written to
-``<work>/bench_scoring.json``, never asserted; ``--report FILE...`` prints the
-table of saved JSON files again.
+tables (``pyarrow.parquet.read_table``, in a fresh subprocess of the same run,
+the files read once before so both start from a warm page cache) and their
+Arrow size; load (read, coerce, validate, quarantine); features;
+probabilities; reasons and writing (exact contributions for the top
+``--share``, rule reasons for the rest, causes, plays, the atomic Parquet
+output); the totals "to probabilities" (raw tables -> every account's
+calibrated probability) and "with reasons" (the whole job), their ratio to the
+pyarrow read time, the reasons pass's milliseconds per explained account, CPU
+seconds (and their ratio to the read's CPU seconds), the peak RSS and its ratio
+to the Arrow size. With ``--chunks`` the job is repeated at other
+``scoring.chunk_customers`` on the smallest data set, to show the job's memory
+follows the chunk size, not the number of accounts. A second table compares,
+on the same 3,000 accounts, LightGBM's ``pred_contrib`` with the path tables
+the job uses (pipeline/scoring/contributions.py): CPU milliseconds per account,
+the tables' one-off build, and whether each account's strongest feature
+agrees. The machine is shared: CPU seconds are the steadier figure. Figures are
+printed and written to ``<work>/bench_scoring.json``, never asserted;
+``--report FILE...`` prints the tables of saved JSON files again.
 """
 
 from __future__ import annotations
@@ -40,66 +43,14 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 from peak_memory import PeakMemory
+from scoring_report import contributions_report, report, with_ratios
+from scoring_setup import AS_OF, data_folder, model_folder
 
-AS_OF = "2023-12-31"  # the last month of 36 generated from 2021-01
-TRAIN_LAST = "2023-09-30"
-
-
-def data_folder(work: Path, customers: int) -> Path:
-    from pipeline.stages.generate import generate_stage
-
-    folder = work / f"data_{customers}"
-    if not (folder / "customers.parquet").exists():
-        generate_stage(folder, customers=customers, months=36, seed=5, start="2021-01")
-    return folder
-
-
-def model_folder(work: Path, data: Path, trees: int) -> Path:
-    """Train (once per feature-builder version) a small packaged model on six months."""
-    from features.builder.version import builder_version
-
-    folder = work / f"model_{trees}_{builder_version()}"
-    if not folder.exists():
-        train_model(data, folder, trees)
-    return folder
-
-
-def train_model(data: Path, folder: Path, trees: int) -> None:
-    from features.builder.build import build_feature_matrix
-    from features.builder.registry import model_feature_columns
-    from features.builder.version import builder_version
-    from models.drift import reference_profile
-    from models.lightgbm_model import ChurnLightGBM
-    from pipeline.cohorts.labels import make_labels
-    from pipeline.core.params import Params
-    from pipeline.data.loader import load_tables
-    from pipeline.tracking.registry import save_model
-
-    params = Params.model_validate({"model": {"lightgbm": {"n_estimators": trees}}})
-    tables = load_tables(data, params, None).tables
-    months = list(pd.date_range(end=TRAIN_LAST, periods=6, freq="ME"))
-    matrix = build_feature_matrix(tables, months, params)
-    matrix = matrix.merge(make_labels(tables, months, params.label), on=["customer_id", "as_of"])
-    train = matrix[matrix["as_of"].isin(months[:4])]
-    valid = matrix[matrix["as_of"].isin(months[4:])]
-    columns = model_feature_columns()
-    model = ChurnLightGBM.from_params(params.model, columns).fit(
-        train, train["label"], eval_set=(valid, valid["label"])
-    )
-    meta = {
-        "feature_columns": columns,
-        "feature_builder_version": builder_version(),
-        "best_iteration": model.best_iteration_,
-        "label": params.label.model_dump(),
-        "reference": reference_profile(
-            train, columns, model.predict_proba(train)[:, 1], params.scoring.psi_bins
-        ),
-    }
-    example = train.loc[:, columns].head(5)
-    save_model(model.booster_, model.calibrator_, meta, example, folder)
+SAMPLE_EXPLAINED = 3000  # accounts explained both ways to compare the contributions' cost
 
 
 def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dict:
@@ -133,7 +84,7 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
         cpu = time.process_time()
         result = score_cohort(tables, pd.Timestamp(AS_OF), scorer, causes, params, writer)
         job_cpu = time.process_time() - cpu
-    return figures(
+    measured = figures(
         len(tables.customers),
         packaged,
         result,
@@ -143,6 +94,45 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
         job_cpu,
         (load_memory.peak, loaded_rss, job_memory.peak),
     )
+    return {**measured, **compared_contributions(tables, packaged, params)}
+
+
+def compared_contributions(tables, packaged, params) -> dict:
+    """Explain the same accounts with LightGBM's pred_contrib and with the path tables.
+
+    CPU milliseconds per account of each, the path tables' one-off build apart, and
+    the share of accounts whose strongest feature agrees (after the job's peaks).
+    """
+    from features.builder.build import build_feature_matrix
+    from features.builder.registry import model_feature_columns
+    from features.builder.version import builder_version
+    from pipeline.cohorts.chunks import customer_chunks
+    from pipeline.scoring.model import scoring_model
+
+    first = customer_chunks(tables, 4 * SAMPLE_EXPLAINED).tables_of(0)
+    rows = build_feature_matrix(first, [pd.Timestamp(AS_OF)], params).head(SAMPLE_EXPLAINED)
+    scorer = scoring_model(packaged, params, model_feature_columns(), builder_version())
+    cpu = time.process_time()
+    exact = scorer.churn.contributions(rows).to_numpy()
+    exact_cpu = time.process_time() - cpu
+    cpu = time.process_time()
+    scorer.contributions(rows)  # builds the path tables
+    first_cpu = time.process_time() - cpu
+    cpu = time.process_time()
+    ours = scorer.contributions(rows)
+    ours_cpu = time.process_time() - cpu
+    n = len(rows)
+    features = len(scorer.feature_columns)
+    return {
+        "sample_explained": n,
+        "pred_contrib_ms_per_account": 1000 * exact_cpu / n,
+        "path_tables_ms_per_account": 1000 * ours_cpu / n,
+        "path_tables_build_cpu_seconds": first_cpu - ours_cpu,
+        "top_feature_agreement": float(
+            np.mean(exact[:, :features].argmax(1) == ours[:, :features].argmax(1))
+        ),
+        "max_contribution_difference": float(np.abs(exact - ours).max()),
+    }
 
 
 def figures(customers, packaged, result, chunk, load_seconds, load_cpu, job_cpu, memory) -> dict:
@@ -203,20 +193,6 @@ def run_arrow_child(data: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def with_ratios(arrow: dict, job: dict) -> dict:
-    """Join the pyarrow read with the job; add the job's ratios to it."""
-    return {
-        **arrow,
-        **job,
-        "total_over_read": job["with_reasons_seconds"] / arrow["arrow_read_seconds"],
-        "probabilities_over_read": job["probabilities_seconds"] / arrow["arrow_read_seconds"],
-        "peak_over_arrow": job["peak_rss_gb"] / arrow["arrow_gb"],
-        # On a shared machine wall times swing; CPU seconds against CPU seconds hold still.
-        "cpu_over_read": (job["load_cpu_seconds"] + job["job_cpu_seconds"])
-        / arrow["arrow_read_cpu_seconds"],
-    }
-
-
 def run_child(data: Path, model: Path, share: float, chunk: int, work: Path) -> dict:
     out = work / f"scores_{data.name}_{chunk}.parquet"
     command = [
@@ -235,30 +211,6 @@ def run_child(data: Path, model: Path, share: float, chunk: int, work: Path) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def report(rows: list[dict]) -> str:
-    lines = [
-        "| customers (input rows) | open accounts | chunk | pyarrow read s (Arrow GB) | load s "
-        "| features s | probabilities s | reasons + write s | to probabilities s (x read) "
-        "| with reasons s (x read) | explained | ms / explained | CPU s (x read CPU) "
-        "| peak GB (x Arrow) |",
-        "|---" * 14 + "|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['customers']:,} ({r['input_rows'] / 1e6:.1f}M) | {r['accounts']:,} "
-            f"| {r['chunk_customers']:,} "
-            f"| {r['arrow_read_seconds']:.1f} ({r['arrow_gb']:.2f}) | {r['load_seconds']:.1f} "
-            f"| {r['features_seconds']:.1f} | {r['scoring_seconds']:.1f} "
-            f"| {r['reasons_seconds']:.1f} "
-            f"| {r['probabilities_seconds']:.1f} ({r['probabilities_over_read']:.1f}x) "
-            f"| {r['with_reasons_seconds']:.1f} ({r['total_over_read']:.1f}x) "
-            f"| {r['explained']:,} | {r['contributions_ms_per_explained_row']:.2f} "
-            f"| {r['load_cpu_seconds'] + r['job_cpu_seconds']:.0f} ({r['cpu_over_read']:.1f}x) "
-            f"| {r['peak_rss_gb']:.2f} ({r['peak_over_arrow']:.1f}x) |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -272,6 +224,7 @@ def main() -> None:
     if args.report:
         rows = [row for file in args.report for row in json.loads(file.read_text())]
         print(report([with_ratios(row, row) for row in rows]))
+        print(contributions_report(rows))
         return
     args.work.mkdir(parents=True, exist_ok=True)
     folders = {n: data_folder(args.work, n) for n in sorted(args.customers)}
@@ -288,6 +241,7 @@ def main() -> None:
     ]
     (args.work / "bench_scoring.json").write_text(json.dumps(rows, indent=2))
     print(report(rows))
+    print(contributions_report(rows))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,6 @@ MONEY_COLUMNS = {
     "balances": ("cash", "market_value"),
 }
 """The money columns of each table, bounded above by ``validation.max_money``."""
-DUPLICATE_ROW = "duplicate row"
-DEDUPLICATED = ("trades", "transfers", "events")
 
 
 def check_ranges(
@@ -96,64 +94,6 @@ def check_ranges(
             "birth_year: less than validation.min_customer_age years before open_date",
             year > opened - bounds.min_customer_age,
         )
-
-
-def repeated_rows(
-    table: str, frame: pd.DataFrame, schema: TableSchema, positions: np.ndarray | None = None
-) -> np.ndarray:
-    """Return which rows of trades, transfers or events repeat an earlier row exactly.
-
-    ``positions`` (each row's customer position, from :func:`customer_positions`) saves
-    hashing the ids again.
-    """
-    if table not in DEDUPLICATED or len(frame) < 2:
-        return np.zeros(len(frame), dtype=bool)
-    columns = [c.name for c in schema.columns if c.name in frame]
-    known = {} if positions is None else {"customer_id": positions}
-    # Equal rows have equal hashes: the values are compared only where a hash recurs.
-    candidates = pd.Series(row_hashes(frame, columns, known)).duplicated(keep=False).to_numpy()
-    repeated = np.zeros(len(frame), dtype=bool)
-    if candidates.any():
-        repeated[candidates] = frame.loc[candidates, columns].duplicated(keep="first").to_numpy()
-    return repeated
-
-
-def row_hashes(
-    frame: pd.DataFrame, columns: list[str], known: dict[str, np.ndarray] | None = None
-) -> np.ndarray:
-    """Return a 64-bit hash per row of ``columns``: rows equal in those columns hash equal.
-
-    Each column becomes integers first (category codes, date ticks, float bits with
-    -0.0 and NaN made one value, codes of other values; ``known`` gives a column's
-    integers outright, equal for equal values), then the columns are mixed.
-    """
-    known = known or {}
-    hashed = np.zeros(len(frame), dtype=np.uint64)
-    for column in columns:
-        integers = (
-            known[column].astype(np.uint64) if column in known else _column_integers(frame[column])
-        )
-        hashed = _mixed(hashed * np.uint64(0x100000001B3) ^ integers)
-    return hashed
-
-
-def _column_integers(values: pd.Series) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy().astype(np.uint64)
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        return values.to_numpy(dtype="datetime64[us]").view(np.uint64)
-    if values.dtype == np.float64:
-        numbers = values.to_numpy() + 0.0  # -0.0 becomes 0.0
-        numbers[np.isnan(numbers)] = np.nan
-        return numbers.view(np.uint64)
-    return pd.factorize(values)[0].astype(np.uint64)
-
-
-def _mixed(values: np.ndarray) -> np.ndarray:
-    """Scramble 64-bit values (the splitmix64 finaliser), so column order matters."""
-    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
 
 
 def check_customers(customers: pd.DataFrame, problems: RowProblems) -> None:

@@ -12,7 +12,7 @@ bounded by the chunk size:
    back here, where ranks and bands are set for the whole cohort (customer-id
    order, so ranks and ties are the same however the customers are partitioned);
 3. reasons and rows: the top ``scoring.reasons_top_share`` by rank get model
-   reasons (exact LightGBM contributions, the costly part), the rest rule
+   reasons (exact contributions from path tables, pipeline/scoring/contributions.py), the rest rule
    reasons; then the likely cause and play. In this process each chunk goes
    straight to the output files; from a cluster each partition's rows come back
    one partition at a time and are written here, so both engines write the same
@@ -381,7 +381,7 @@ def _reasons(
     by_model = np.flatnonzero(explained)
     if len(by_model):
         rows = frame.iloc[by_model]
-        contributions = model.churn.contributions(rows).to_numpy()
+        contributions = model.contributions(rows)
         found = model_reasons(rows, contributions, model.feature_columns, per_account)
         for row, row_reasons in zip(by_model, found, strict=True):
             reasons[row] = row_reasons

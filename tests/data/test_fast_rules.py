@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.calendar import month_index
 from pipeline.core.contract import SCHEMAS
+from pipeline.data import repeated
 from pipeline.data.observation import activity_months
-from pipeline.data.validation import repeated_rows, row_hashes
+from pipeline.data.repeated import recurring, repeated_rows, row_hashes
 
 rows = st.lists(
     st.tuples(
@@ -63,6 +65,31 @@ def test_equal_rows_hash_equal_and_zero_signs_and_nans_are_one_value():
     hashed = row_hashes(frame, ["amount"])
     assert hashed[0] == hashed[1] and hashed[2] == hashed[3]
     assert len(set(hashed.tolist())) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), max_size=40))
+def test_recurring_hashes_are_pandas_duplicates(parts):
+    # Hashes that share their low or high 24 bits (one bucket) without being equal.
+    hashes = np.array(
+        [(high << 40) | (middle << 24) | low for high, middle, low in parts], dtype=np.uint64
+    )
+    expected = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    np.testing.assert_array_equal(recurring(hashes), expected)
+    with pytest.MonkeyPatch.context() as patch:  # more hashes than buckets: no counting
+        patch.setattr(repeated, "MOST_BUCKETS", 1 << 4)
+        np.testing.assert_array_equal(recurring(hashes), expected)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows)
+def test_hashes_are_the_same_a_slice_at_a_time(values):
+    frame = _trades(values)  # text ids: codes that need the whole column
+    columns = list(frame.columns)
+    whole = row_hashes(frame, columns)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(repeated, "HASH_SLICE_ROWS", 4)
+        np.testing.assert_array_equal(row_hashes(frame, columns), whole)
 
 
 def test_column_order_changes_the_hash():

@@ -1,0 +1,114 @@
+"""The loader's first step: every table typed and checked against the contract's row rules.
+
+Run on the whole data by the local loader, per partition of customers on a
+cluster (pipeline/data/partitioned.py); nothing is dropped or written here: each
+rule adds the rows it rejects to the table's :class:`RowProblems`, and the
+partitions' active months add up to the whole data's (pipeline/data/observation.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.core.contract import ACTIVITY_TABLES, INDICATOR_TABLES, SCHEMAS
+from pipeline.core.params import ValidationParams
+from pipeline.data import coercion, validation
+from pipeline.data.observation import ActivityMonths, activity_months
+from pipeline.data.quarantine import RowProblems
+from pipeline.data.reader import release_arrow_memory
+from pipeline.data.repeated import DUPLICATE_ROW, repeated_rows
+
+
+@dataclass
+class CheckedFrames:
+    """Tables typed and checked against every row rule, before the observation end is known.
+
+    The loader's first step, run per partition of customers on a cluster; the
+    partitions' :attr:`months` add up to the whole data's (pipeline/data/observation.py).
+    """
+
+    raw: dict[str, pd.DataFrame]
+    sources: dict[str, str]
+    typed: dict[str, tuple[pd.DataFrame, RowProblems]]
+    customers: pd.DataFrame
+    positions: dict[str, np.ndarray]
+    months: ActivityMonths
+
+
+def check_frames(
+    raw: dict[str, pd.DataFrame], sources: dict[str, str], rules: ValidationParams
+) -> CheckedFrames:
+    """Coerce every table and apply the contract's row rules (nothing is written).
+
+    Raises:
+        DataContractError: a required column is missing, a required table is empty, or a
+            column cannot be read as its type.
+    """
+    for name, frame in raw.items():
+        coercion.check_structure(name, frame, SCHEMAS[name])
+    typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
+    customers, rejected_ids = _customer_spine(*typed["customers"], rules)
+    customer_days = validation.open_and_close_days(customers)
+    positions = {}
+    for name in (name for name in ACTIVITY_TABLES if name in typed):
+        positions[name] = _check_activity(
+            name, *typed[name], customers, rejected_ids, customer_days, rules
+        )
+        release_arrow_memory()  # the id lookups' Arrow buffers, before the next table
+    dated = [
+        _kept_dates(name, *typed[name], positions[name])
+        for name in positions
+        if name in INDICATOR_TABLES
+    ]
+    return CheckedFrames(raw, sources, typed, customers, positions, activity_months(dated))
+
+
+def _customer_spine(
+    frame: pd.DataFrame, problems: RowProblems, rules: ValidationParams
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Return the kept customers sorted by customer_id, and the ids of rejected customers."""
+    validation.check_columns(frame, SCHEMAS["customers"], problems)
+    validation.check_ranges("customers", frame, rules, problems)
+    validation.check_customers(frame, problems)
+    rejected = problems.rejected_mask()
+    ids = frame["customer_id"].astype("str")
+    kept = frame[~rejected].assign(customer_id=ids[~rejected])
+    kept = kept.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return kept, ids[rejected].dropna()
+
+
+def _check_activity(
+    name: str,
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    customers: pd.DataFrame,
+    rejected_ids: pd.Series,
+    customer_days: tuple[np.ndarray, np.ndarray],
+    rules: ValidationParams,
+) -> np.ndarray:
+    """Apply an activity table's row rules; return each row's customer position (-1: none)."""
+    schema = SCHEMAS[name]
+    validation.check_columns(frame, schema, problems)
+    validation.check_ranges(name, frame, rules, problems)
+    positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
+    repeated = repeated_rows(name, frame, schema, positions)
+    if rules.duplicate_rows == "quarantine":
+        problems.add(DUPLICATE_ROW, repeated)
+    else:
+        problems.note_repeated(int(repeated.sum()))
+    validation.check_customer_reference(frame["customer_id"], positions, rejected_ids, problems)
+    validation.check_activity_dates(frame, schema.date_column, positions, customer_days, problems)
+    if name == "balances":
+        validation.check_balances(frame, positions, problems)
+    return positions
+
+
+def _kept_dates(
+    name: str, frame: pd.DataFrame, problems: RowProblems, positions: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
+    """Return the customer positions and dates of the rows that passed every rule so far."""
+    kept = (positions >= 0) & ~problems.rejected_mask()
+    return positions[kept], frame[SCHEMAS[name].date_column][kept]
