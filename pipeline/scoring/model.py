@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from models.cause_model import ChurnCauseModel
-from models.lightgbm_model import ChurnLightGBM, feature_frame
+from models.estimator import feature_frame
+from models.lightgbm_model import ChurnLightGBM
 from models.package import PackagedModel
 from models.rules import RuleBaseline
 from pipeline.core.errors import ChurnError
