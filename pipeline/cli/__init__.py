@@ -6,17 +6,14 @@ Stages are imported lazily so ``churn --help`` stays fast.
 
 from __future__ import annotations
 
-import errno
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipeline.core.errors import ChurnError
-from pipeline.core.params import Params, load_params
+from pipeline.cli.guard import guard, read_params
+from pipeline.cli.options import AS_OF_HELP, DataOpt, ParamsOpt, RunFolderOpt, SetOpt
 
 EXAMPLES = """Examples (each runs on the demo data; `churn run` writes it to data/demo):
 
@@ -38,34 +35,6 @@ app = typer.Typer(
     # examples' line breaks, and would label options with Python types.
     rich_markup_mode=None,
 )
-
-ParamsOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--params",
-        metavar="PATH",
-        help="params.yaml (default ./params.yaml, else packaged defaults).",
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set", metavar="KEY=VALUE", help="Override a setting: dotted.key=value (repeatable)."
-    ),
-]
-DataOpt = Annotated[
-    str,
-    typer.Option("--data", metavar="DIR", help="Folder (or fsspec URL) holding the input tables."),
-]
-RunFolderOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        metavar="DIR",
-        help="Run folder (default: a new runs/<time>/, then runs/LATEST names it).",
-    ),
-]
-AS_OF_HELP = "Month end, e.g. 2023-12-31 or 2023-12, or `latest` (the data's last month end)."
 
 
 def _version(value: bool) -> None:
@@ -109,52 +78,6 @@ def main_options(
         show_mlflow_logs()
 
 
-def _params(path: Path | None, sets: list[str] | None) -> Params:
-    from pipeline.tracking.mlflow_store import quiet_mlflow
-
-    quiet_mlflow()
-    return load_params(path, sets or [])
-
-
-USER_FIXABLE = {
-    errno.EACCES: "permission denied",
-    errno.EPERM: "not permitted",
-    errno.EROFS: "read-only file system",
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.EISDIR: "it is a folder",
-}
-"""File-system errors a user fixes (a path, a permission, a full disk): exit 2, not a traceback."""
-
-
-def _terminated(signum, frame) -> None:
-    # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open MLflow runs end
-    # FAILED, temporary files are removed, nothing half-written is published.
-    raise SystemExit(128 + signum)
-
-
-def _guard(action):
-    """Run a stage; turn a user-fixable ChurnError or file error into a message and exit 2."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
-    try:
-        return action()
-    except ChurnError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from None
-    except OSError as exc:
-        if exc.errno not in USER_FIXABLE:
-            raise
-        where = exc.filename or "a file"
-        typer.secho(
-            f"error: cannot write or read {where}: {USER_FIXABLE[exc.errno]}",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(code=2) from None
-
-
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(metavar="DIR", help="Folder to write the five tables into.")],
@@ -182,7 +105,7 @@ def generate(
     from pipeline.stages.generate import generate_stage
 
     def action():
-        demo = _params(params, set_).data.demo
+        demo = read_params(params, set_).data.demo
         generate_stage(
             out,
             customers=customers or demo.customers,
@@ -194,7 +117,7 @@ def generate(
             silent_leaver_share=demo.silent_leaver_share,
         )
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -209,7 +132,7 @@ def validate(
     """Check the input tables against the data contract; quarantine bad rows."""
     from pipeline.stages.validate import validate_stage
 
-    _guard(lambda: validate_stage(data, out, _params(params, set_)))
+    guard(lambda: validate_stage(data, out, read_params(params, set_)))
 
 
 @app.command()
@@ -224,7 +147,7 @@ def labels(
     """Print the churn base rate per as-of month under every label definition."""
     from pipeline.stages.labels import labels_stage
 
-    _guard(lambda: labels_stage(data, out, _params(params, set_)))
+    guard(lambda: labels_stage(data, out, read_params(params, set_)))
 
 
 @app.command()
@@ -240,7 +163,7 @@ def features(
     """Build the feature matrix (one row per open account and as-of month end)."""
     from pipeline.stages.features import features_stage
 
-    _guard(lambda: features_stage(data, as_of, out, _params(params, set_)))
+    guard(lambda: features_stage(data, as_of, out, read_params(params, set_)))
 
 
 @app.command()
@@ -253,7 +176,7 @@ def train(
     """Train LightGBM, logistic and the rule baseline out of time; track in MLflow."""
     from pipeline.stages.train import train_stage
 
-    _guard(lambda: train_stage(data, out, _params(params, set_)))
+    guard(lambda: train_stage(data, out, read_params(params, set_)))
 
 
 @app.command()
@@ -271,7 +194,7 @@ def evaluate(
     """Recompute the side-by-side evaluation and report from a training run's folder."""
     from pipeline.stages.evaluate import evaluate_stage
 
-    _guard(lambda: evaluate_stage(run, _params(params, set_)))
+    guard(lambda: evaluate_stage(run, read_params(params, set_)))
 
 
 @app.command()
@@ -296,7 +219,7 @@ def score(
     """Score every open account: probability, band, reasons, likely cause and play."""
     from pipeline.stages.score import score_stage
 
-    _guard(lambda: score_stage(data, as_of, out, model, csv, _params(params, set_)))
+    guard(lambda: score_stage(data, as_of, out, model, csv, read_params(params, set_)))
 
 
 @app.command()
@@ -308,7 +231,7 @@ def monitor(
     """Realised performance of past scoring runs whose label windows have completed."""
     from pipeline.stages.monitor import monitor_stage
 
-    _guard(lambda: monitor_stage(data, _params(params, set_)))
+    guard(lambda: monitor_stage(data, read_params(params, set_)))
 
 
 @app.command()
@@ -323,7 +246,7 @@ def run(
     """The main job: generate demo data if absent, validate, label, train, evaluate."""
     from pipeline.stages.run import run_stage
 
-    _guard(lambda: run_stage(data, out, _params(params, set_)))
+    guard(lambda: run_stage(data, out, read_params(params, set_)))
 
 
 @app.command("params")
@@ -334,10 +257,10 @@ def show_params(
     """Print the resolved params (file, packaged defaults and --set overrides) as YAML."""
     from pipeline.core.params import params_yaml
 
-    _guard(lambda: typer.echo(params_yaml(_params(params, set_)), nl=False))
+    guard(lambda: typer.echo(params_yaml(read_params(params, set_)), nl=False))
 
 
-def main() -> None:  # pragma: no cover - console entry for `python -m pipeline.cli`
+def main() -> None:  # pragma: no cover - console entry (also `python -m pipeline.cli`)
     """Entry point."""
     app()
 
