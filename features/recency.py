@@ -2,7 +2,7 @@
 
 Months since the last trade is a coarse clock; these count days, as of the
 as-of month end T, from the panel's day-level trade and transfer quantities
-(features/builder/panel.py). The BTYD ("buy till you die") summary is what a
+(features/builder/quantities.py). The BTYD ("buy till you die") summary is what a
 BG/NBD or Pareto/NBD model lives on: frequency (repeat trade days), recency
 (first to last trade day) and age (first trade day to T), computed at T from
 rows dated on or before T only. "Ever" means since the first month the data

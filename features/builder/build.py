@@ -34,13 +34,8 @@ from features.builder.market_step import (
 )
 from features.builder.memory import build_memory
 from features.builder.output import FeatureOutput
-from features.builder.panel import (
-    TABLE_QUANTITIES,
-    TRADE_MIX_QUANTITIES,
-    AsOfPlan,
-    chunk_panel,
-    plan_as_of,
-)
+from features.builder.panel import AsOfPlan, plan_as_of
+from features.builder.quantities import TABLE_QUANTITIES, TRADE_MIX_QUANTITIES, chunk_panel
 from features.builder.registry import (
     FEATURES,
     INDICATOR_FLAGS,

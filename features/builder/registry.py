@@ -1,7 +1,7 @@
 """The feature registry: every feature in output order, its business words, and how to compute it.
 
 A feature is a public function named as its column (features/<domain>.py). Its
-positional parameters name panel quantities (features/builder/panel.py) or other
+positional parameters name panel quantities (features/builder/quantities.py) or other
 features, which the registry resolves by name, computing each once per chunk;
 its keyword-only parameters are params.yaml keys under ``rules:`` or
 ``features:``, passed from the run's params. Features whose inputs end in
