@@ -9,14 +9,14 @@ bounded by the chunk size:
    partitions' references are combined into the cohort's;
 2. probabilities: the market columns, the calibrated probability, and the drift
    counts against the training cohort; every account's id and probability come
-   back here, where ranks and bands are set for the whole cohort (customer-id
-   order, so ranks and ties are the same however the customers are partitioned);
+   back here, where ranks and bands are set for the whole cohort
+   (pipeline/scoring/ranking.py);
 3. reasons and rows: the top ``scoring.reasons_top_share`` by rank get model
-   reasons (exact contributions from path tables, pipeline/scoring/contributions.py), the rest rule
-   reasons; then the likely cause and play. In this process each chunk goes
-   straight to the output files; from a cluster each partition's rows come back
-   one partition at a time and are written here, so both engines write the same
-   files, CSV and compact copy included.
+   reasons, the rest rule reasons; then the likely cause and play
+   (pipeline/scoring/decide.py). In this process each chunk goes straight to the
+   output files; from a cluster each partition's rows come back one partition at
+   a time and are written here, so both engines write the same files, CSV and
+   compact copy included.
 """
 
 from __future__ import annotations
@@ -31,50 +31,20 @@ import pyarrow as pa
 
 from features.builder.build import combine_market_references
 from models.drift import SCORE
-from models.lifetime_value import account_money
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
-from pipeline.core.params import Params, ScoringParams
+from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables, partition_tables
-from pipeline.retention.control import account_owners, held_back
-from pipeline.scoring.assemble import ChunkScores, compact_table, scores_table
-from pipeline.scoring.bands import risk_bands, risk_ranks, top_count
-from pipeline.scoring.causes import CauseFinder, likely_causes, plays_for
+from pipeline.scoring.assemble import compact_table, scores_table
+from pipeline.scoring.causes import CauseFinder
 from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
+from pipeline.scoring.decide import decide_accounts
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.output import ScoresWriter
 from pipeline.scoring.playbook import Playbook
-from pipeline.scoring.reasons import Reason, model_reasons, rule_reasons
+from pipeline.scoring.ranking import Ranking, ranked_in_id_order
 from pipeline.scoring.stability import StabilityCounter
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Every account's probability, rank, band and whether the model explains it (id order)."""
-
-    probability: np.ndarray
-    rank: np.ndarray
-    band: np.ndarray
-    explained: np.ndarray
-
-
-def rank_cohort(probability: np.ndarray, scoring: ScoringParams, call_list: int = 0) -> Ranking:
-    """Rank the whole cohort, band it, and pick the accounts above the model-reason cut.
-
-    The cut reaches at least the ``call_list`` accounts advisors call (params
-    ``evaluation.call_list_capacity``), so every account on the call list has reasons.
-    """
-    ranks = risk_ranks(probability)
-    bands = risk_bands(
-        probability,
-        ranks,
-        band_by=scoring.band_by,
-        cuts=scoring.band_cuts,
-        names=scoring.band_names,
-    )
-    explained = max(_explained_count(scoring, len(ranks)), min(call_list, len(ranks)))
-    return Ranking(probability, ranks, bands, ranks <= explained)
 
 
 @dataclass
@@ -158,7 +128,7 @@ def score_partitions(
     parts = executor.gather(scored)
     _whole_pass(progress, executor, "probabilities", len(parts))
     seconds = {"features": features_seconds, "probabilities": time.perf_counter() - started}
-    rankings = _ranked(
+    rankings = ranked_in_id_order(
         [part.probability for part in parts],
         [part.ids for part in parts],
         scoring,
@@ -301,88 +271,5 @@ def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: 
         progress(phase, partitions, partitions)
 
 
-def _ranked(
-    probabilities: list[np.ndarray], ids: list[np.ndarray], scoring: ScoringParams, call_list: int
-) -> list[Ranking]:
-    """Rank every account in customer-id order; return each partition's share of the ranking."""
-    everyone = np.concatenate(probabilities) if probabilities else np.empty(0)
-    if len(probabilities) == 1:
-        return [rank_cohort(everyone, scoring, call_list)]  # one partition: customer-id order
-    order = np.argsort(np.concatenate(ids).astype(str), kind="stable")
-    ranking = rank_cohort(everyone[order], scoring, call_list)
-    position = np.empty_like(order)
-    position[order] = np.arange(len(order))
-    bounds = np.cumsum([0, *(len(p) for p in probabilities)])
-    return [
-        Ranking(
-            ranking.probability[position[lo:hi]],
-            ranking.rank[position[lo:hi]],
-            ranking.band[position[lo:hi]],
-            ranking.explained[position[lo:hi]],
-        )
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
-
-
-def _explained_count(scoring: ScoringParams, accounts: int) -> int:
-    if scoring.reasons_top_share == "all":
-        return accounts
-    return top_count(float(scoring.reasons_top_share), accounts)
-
-
 def _profiled(model: ScoringModel) -> set[str]:
     return {*model.feature_columns, SCORE}
-
-
-def decide_accounts(
-    frame: pd.DataFrame,
-    ranking: Ranking,
-    rows: slice,
-    model: ScoringModel,
-    causes: CauseFinder,
-    per_account: int,
-    params: Params,
-    customers: pd.DataFrame,
-) -> ChunkScores:
-    """Return one chunk's rule view, reasons, likely causes, plays, money (CNY), owners, control."""
-    explained = ranking.explained[rows]
-    probability = ranking.probability[rows]
-    ids = frame["customer_id"].to_numpy(dtype=object)
-    reasons = _reasons(frame, explained, model, per_account)
-    choice = likely_causes(
-        frame, reasons, model.cause, causes, slow_market_ratio=params.scoring.slow_market_ratio
-    )
-    return ChunkScores(
-        frame=frame,
-        probability=probability,
-        rank=ranking.rank[rows],
-        band=ranking.band[rows],
-        rule_level=model.rules.warning_level(frame),
-        rule_score=model.rules.rule_score(frame).to_numpy(),
-        rule_probability=model.rule_probability(frame),
-        reasons=reasons,
-        explained=explained,
-        cause=choice,
-        play=plays_for(choice, frame, causes.playbook),
-        money=account_money(frame, probability, params.value, model.horizon_months),
-        owners=account_owners(customers, ids),
-        control=held_back(ids, params.retention.control_share, params.retention.control_seed),
-    )
-
-
-def _reasons(
-    frame: pd.DataFrame, explained: np.ndarray, model: ScoringModel, per_account: int
-) -> list[list[Reason]]:
-    """Return model reasons for the explained rows and rule reasons for the others."""
-    reasons: list[list[Reason]] = [[] for _ in range(len(frame))]
-    by_rules = np.flatnonzero(~explained)
-    for row, found in zip(by_rules, rule_reasons(frame.iloc[by_rules], per_account), strict=True):
-        reasons[row] = found
-    by_model = np.flatnonzero(explained)
-    if len(by_model):
-        rows = frame.iloc[by_model]
-        contributions = model.contributions(rows)
-        found = model_reasons(rows, contributions, model.feature_columns, per_account)
-        for row, row_reasons in zip(by_model, found, strict=True):
-            reasons[row] = row_reasons
-    return reasons
