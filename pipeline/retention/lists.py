@@ -18,12 +18,7 @@ from pipeline.core.contract import CLOSE_REASONS
 from pipeline.core.executor import Executor
 from pipeline.core.params import Params
 from pipeline.data.partitions import PartitionedTables
-from pipeline.retention.calllists import (
-    VALUE_UNIT,
-    candidate_scores,
-    select_calls,
-    write_call_lists,
-)
+from pipeline.retention.calllists import VALUE_UNIT, candidate_scores, select_calls
 from pipeline.retention.effect import (
     EFFECT_COLUMNS,
     OVERALL,
@@ -31,6 +26,7 @@ from pipeline.retention.effect import (
     measured_effects,
     save_rates,
 )
+from pipeline.retention.pages import write_call_lists
 
 
 def measured_play_effects(

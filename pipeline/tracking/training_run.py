@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,6 @@ from typing import Any
 import mlflow
 import mlflow.data
 import pandas as pd
-from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
 from pipeline.core.params import Params
@@ -33,6 +31,7 @@ from pipeline.tracking.mlflow_store import (
     mlflow_run,
     without_mlflow_event_lines,
 )
+from pipeline.tracking.model_metrics import log_cause_model, log_model_metrics
 from pipeline.tracking.registry import (
     Promotion,
     champion_version,
@@ -41,12 +40,10 @@ from pipeline.tracking.registry import (
     log_run_model,
     set_alias,
 )
-from pipeline.training.causes import cause_metrics
 from pipeline.training.fit import evaluate_on
 from pipeline.training.outputs import TEST_COHORT
 
 IDENTITY_TAG = "churn.training_identity"
-REGISTERED_MODEL = "lightgbm"
 """The model of the comparison that is packaged and registered."""
 DIGEST_LENGTH = 32  # MLflow stores a dataset digest in at most 36 characters
 CUSTOMER_LEVEL = frozenset({TEST_COHORT, "test_scores.parquet", "rejected"})
@@ -62,29 +59,6 @@ class TrackedRun:
     promotion: Promotion
     model_uri: str
     registered: bool = True
-
-
-def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Return ``{"<model>.<metric>": value}`` for every finite overall metric.
-
-    The lead model's differences go in as ``<lead>.minus_<other>.<metric>`` with
-    ``.low`` and ``.high`` for their interval (filed under the lead model).
-    """
-    flat = {}
-    for model, values in metrics["models"].items():
-        for name, value in values.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                flat[f"{model}.{name}"] = float(value)
-    differences = metrics.get("differences") or {}
-    for other, by_metric in (differences.get("against") or {}).items():
-        for name, figures in by_metric.items():
-            for part, suffix in (("difference", ""), ("low", ".low"), ("high", ".high")):
-                if isinstance(figures.get(part), (int, float)):
-                    key = f"{differences['lead']}.minus_{other}.{name}{suffix}"
-                    flat[key] = float(figures[part])
-    flat["cohort.rows"] = float(metrics["cohort"]["rows"])
-    flat["cohort.churn_rate"] = float(metrics["cohort"]["churn_rate"] or 0.0)
-    return flat
 
 
 @contextmanager
@@ -192,7 +166,7 @@ def finish_training_run(
     # the run to a model logged into it (see log_model_metrics).
     info = log_run_model(outputs)
     log_model_metrics(evaluation.metrics, info.model_id, datasets["test"])
-    _log_cause_model(evaluation.metrics.get("causes"))
+    log_cause_model(evaluation.metrics.get("causes"))
     client = mlflow.MlflowClient()
     name = params.tracking.model_name
     identity = tags[IDENTITY_TAG]
@@ -210,31 +184,6 @@ def finish_training_run(
         client.delete_model_version(name, version)
         raise
     return TrackedRun(run.info.run_id, version, promotion, info.model_uri, registered=True)
-
-
-def log_model_metrics(metrics: dict[str, Any], model_id: str | None, test_dataset) -> None:
-    """Log every model's metrics on the test cohort; the registered model's linked to it."""
-    flat = flat_metrics(metrics)
-    own = {k: v for k, v in flat.items() if k.startswith(f"{REGISTERED_MODEL}.")}
-    mlflow.log_metrics(own, model_id=model_id, dataset=test_dataset)
-    # The client, not mlflow.log_metrics: the fluent call links every metric to the
-    # models logged in the run, which would file the rules' figures under LightGBM.
-    run_id = mlflow.active_run().info.run_id
-    stamp = int(time.time() * 1000)
-    others = [
-        Metric(
-            key,
-            value,
-            stamp,
-            0,
-            dataset_name=test_dataset.name,
-            dataset_digest=test_dataset.digest,
-            run_id=run_id,
-        )
-        for key, value in flat.items()
-        if key not in own
-    ]
-    mlflow.MlflowClient().log_batch(run_id, metrics=others)
 
 
 def _tag_version(version: str, promotion: Promotion) -> None:
@@ -259,19 +208,6 @@ def _unchanged(run, same, model_uri: str) -> TrackedRun:
     _tag_version(str(same.version), promotion)
     mlflow.set_tag("same_model_as_run", same.run_id)
     return TrackedRun(run.info.run_id, str(same.version), promotion, model_uri, registered=False)
-
-
-def _log_cause_model(causes: dict | None) -> None:
-    """Log the cause model's out-of-time measures (``cause.*``) and its confusion table."""
-    if not causes or not causes.get("fitted"):
-        return
-    # Through the client, like the other models' figures: the fluent call would file
-    # them under the registered LightGBM model (see log_model_metrics).
-    run_id = mlflow.active_run().info.run_id
-    stamp = int(time.time() * 1000)
-    metrics = [Metric(k, float(v), stamp, 0) for k, v in cause_metrics(causes).items()]
-    mlflow.MlflowClient().log_batch(run_id, metrics=metrics)
-    mlflow.log_dict(causes["confusion"], "cause_confusion.json")
 
 
 def _log_search_trials(trials: list[dict]) -> None:

@@ -10,10 +10,9 @@ from pipeline.retention.calllists import (
     POOL,
     UNASSIGNED_BRANCH,
     expected_saved_value,
-    file_stem,
     select_calls,
-    write_call_lists,
 )
+from pipeline.retention.pages import file_stem, write_call_lists
 
 
 def _scores(n=40, seed=0):

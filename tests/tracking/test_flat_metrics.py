@@ -1,6 +1,6 @@
 """What a training run logs as metrics: every model's figures and the lead's differences."""
 
-from pipeline.tracking.training_run import flat_metrics
+from pipeline.tracking.model_metrics import flat_metrics
 
 
 def test_the_leads_differences_are_filed_under_the_lead_model():
