@@ -40,9 +40,9 @@ from features.builder.registry import (
     FEATURES,
     INDICATOR_FLAGS,
     customer_features,
-    evaluate,
     leaf_inputs,
 )
+from features.builder.resolve import evaluate
 from features.builder.rows import activity_rows
 from features.profile import customer_attributes
 from pipeline.core.contract import Tables

@@ -19,10 +19,10 @@ from features.builder.reference import N_BINS, MarketReference, combine, value_b
 from features.builder.registry import (
     FEATURES,
     MARKET_SUFFIXES,
-    evaluate,
     market_features,
     reference_columns,
 )
+from features.builder.resolve import evaluate
 from pipeline.core.params import Params
 
 ID_COLUMNS = ("customer_id", "as_of")

@@ -2,7 +2,7 @@
 
 A feature is a public function named as its column (features/<domain>.py). Its
 positional parameters name panel quantities (features/builder/quantities.py) or other
-features, which the registry resolves by name, computing each once per chunk;
+features, which features/builder/resolve.py resolves by name, computing each once per chunk;
 its keyword-only parameters are params.yaml keys under ``rules:`` or
 ``features:``, passed from the run's params. Features whose inputs end in
 ``_market_median`` or ``_market_pct`` (directly or through another feature) are
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,38 +266,6 @@ def reference_columns() -> tuple[str, ...]:
                 if name.endswith(suffix) and name.removesuffix(suffix) not in names:
                     names.append(name.removesuffix(suffix))
     return tuple(names)
-
-
-def evaluate(
-    features: Sequence[Feature], inputs: Mapping[str, Any], params: Params
-) -> dict[str, np.ndarray]:
-    """Compute features from named inputs, resolving each dependency once by name.
-
-    Args:
-        features: the features wanted.
-        inputs: panel quantities or frame columns by name; consulted before the registry.
-        params: the run's params (keyword arguments of features).
-
-    Raises:
-        KeyError: an input name that is neither given nor a registered feature.
-    """
-    memo: dict[str, Any] = {}
-    return {f.name: _resolve(f.name, inputs, params, memo) for f in features}
-
-
-def _resolve(name: str, inputs: Mapping[str, Any], params: Params, memo: dict[str, Any]) -> Any:
-    # A module-level recursion, not a closure: a self-referencing closure would keep every
-    # chunk's arrays alive until the garbage collector runs, and fresh memory is slow here.
-    if name not in memo:
-        if name in inputs:
-            memo[name] = inputs[name]
-        elif name in BY_NAME:
-            feature = BY_NAME[name]
-            args = [_resolve(i, inputs, params, memo) for i in feature.inputs]
-            memo[name] = feature.func(*args, **feature.param_values(params))
-        else:
-            raise KeyError(f"no panel quantity or feature named {name!r}")
-    return memo[name]
 
 
 def describe(column: str, value: Any) -> str:
