@@ -49,3 +49,9 @@ def model_folder(demo_matrix, tmp_path_factory) -> Path:
     meta = model_meta(model, rules, train, columns, params)
     save_model(model.booster_, model.calibrator_, meta, train.loc[:, columns].head(5), folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory) -> str:
+    """A fresh sqlite MLflow store for one test module."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"

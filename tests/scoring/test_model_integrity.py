@@ -18,11 +18,6 @@ pytestmark = pytest.mark.slow
 DATA = ("data", "churn_model")
 
 
-@pytest.fixture(scope="module")
-def tracking(tmp_path_factory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-
-
 def copied(model_folder, target):
     shutil.copytree(model_folder, target)
     return target, target.joinpath(*DATA)
