@@ -22,9 +22,12 @@ output); the totals "to probabilities" (raw tables -> every account's
 calibrated probability) and "with reasons" (the whole job), their ratio to the
 pyarrow read time, the reasons pass's milliseconds per explained account, CPU
 seconds (and their ratio to the read's CPU seconds), the peak RSS and its ratio
-to the Arrow size. With ``--chunks`` the job is repeated at other
-``scoring.chunk_customers`` on the smallest data set, to show the job's memory
-follows the chunk size, not the number of accounts. A second table compares,
+to the Arrow size. ``--partitions`` runs the job per local-engine
+``engine.partitions`` (auto: by ``engine.partition_rows``; 1: the tables whole in
+memory; N: N customer partitions kept on disk, pipeline/engine/local.py). With
+``--chunks`` the job is repeated at other ``scoring.chunk_customers`` on the
+smallest data set, to show the job's memory follows the chunk size, not the
+number of accounts. A second table compares,
 on the same 3,000 accounts, LightGBM's ``pred_contrib`` with the path tables
 the job uses (pipeline/scoring/contributions.py): CPU milliseconds per account,
 the tables' one-off build, and whether each account's strongest feature
@@ -53,14 +56,20 @@ from scoring_setup import AS_OF, data_folder, model_folder
 SAMPLE_EXPLAINED = 3000  # accounts explained both ways to compare the contributions' cost
 
 
-def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dict:
-    """Load, validate and score one data set in this process; return the figures."""
+def measure(
+    data: Path, model: Path, share: float, chunk: int, out: Path, partitions: int | None
+) -> dict:
+    """Load, validate and score one data set in this process; return the figures.
+
+    ``partitions`` is ``engine.partitions`` of the local engine: 1 holds the tables whole,
+    N > 1 keeps N customer partitions on disk, None decides by ``engine.partition_rows``.
+    """
     from features.builder.registry import model_feature_columns
     from features.builder.version import builder_version
     from pipeline.core.params import Params
-    from pipeline.data.loader import load_tables
+    from pipeline.engine.local import LocalEngine
     from pipeline.scoring.causes import CauseFinder
-    from pipeline.scoring.job import score_cohort
+    from pipeline.scoring.job import score_partitions
     from pipeline.scoring.model import scoring_model
     from pipeline.scoring.output import scores_schema, scores_writer
     from pipeline.scoring.playbook import load_playbook
@@ -75,17 +84,21 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
     scorer = scoring_model(packaged, params, columns, builder_version())
     causes = CauseFinder(load_playbook(None, columns))
     process = psutil.Process()
+    engine = LocalEngine(partitions, params.engine.partition_rows)
     with PeakMemory() as load_memory:
         started, cpu = time.perf_counter(), time.process_time()
-        tables = load_tables(data, params, None).tables
+        partitioned = engine.load(data, params, None)
         load_seconds, load_cpu = time.perf_counter() - started, time.process_time() - cpu
     loaded_rss = process.memory_info().rss
     with PeakMemory() as job_memory, scores_writer(out, None, None, scores_schema(3)) as writer:
         cpu = time.process_time()
-        result = score_cohort(tables, pd.Timestamp(AS_OF), scorer, causes, params, writer)
+        result = score_partitions(
+            engine.executor, partitioned, pd.Timestamp(AS_OF), scorer, causes, params, writer
+        )
         job_cpu = time.process_time() - cpu
+    tables = engine.executor.gather(partitioned.parts[:1])[0]  # for the contributions' sample
     measured = figures(
-        len(tables.customers),
+        partitioned.report.tables["customers"].rows_kept,
         packaged,
         result,
         chunk,
@@ -94,7 +107,10 @@ def measure(data: Path, model: Path, share: float, chunk: int, out: Path) -> dic
         job_cpu,
         (load_memory.peak, loaded_rss, job_memory.peak),
     )
-    return {**measured, **compared_contributions(tables, packaged, params)}
+    measured["partitions"] = engine.n_partitions
+    compared = compared_contributions(tables, packaged, params)
+    engine.close()
+    return {**measured, **compared}
 
 
 def compared_contributions(tables, packaged, params) -> dict:
@@ -193,8 +209,10 @@ def run_arrow_child(data: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_child(data: Path, model: Path, share: float, chunk: int, work: Path) -> dict:
-    out = work / f"scores_{data.name}_{chunk}.parquet"
+def run_child(
+    data: Path, model: Path, share: float, chunk: int, work: Path, partitions: int | None
+) -> dict:
+    out = work / f"scores_{data.name}_{chunk}_{partitions}.parquet"
     command = [
         sys.executable,
         __file__,
@@ -204,6 +222,7 @@ def run_child(data: Path, model: Path, share: float, chunk: int, work: Path) -> 
         str(share),
         str(chunk),
         str(out),
+        str(partitions),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -219,6 +238,13 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.2)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--chunks", type=int, nargs="*", default=[])
+    parser.add_argument(
+        "--partitions",
+        nargs="+",
+        default=["auto"],
+        help="engine.partitions of the local engine per run: auto (by engine.partition_rows), "
+        "1 (tables whole in memory) or N (N partitions on disk)",
+    )
     parser.add_argument("--report", type=Path, nargs="*", default=[], help="only print these JSONs")
     args = parser.parse_args()
     if args.report:
@@ -230,13 +256,17 @@ def main() -> None:
     folders = {n: data_folder(args.work, n) for n in sorted(args.customers)}
     model = model_folder(args.work, folders[min(folders)], args.trees)
     arrow = {n: run_arrow_child(folder) for n, folder in folders.items()}
+    counts = [None if p == "auto" else int(p) for p in args.partitions]
     rows = [
-        with_ratios(arrow[n], run_child(folder, model, args.share, args.chunk, args.work))
+        with_ratios(arrow[n], run_child(folder, model, args.share, args.chunk, args.work, p))
         for n, folder in folders.items()
+        for p in counts
     ]
     smallest = min(folders)
     rows += [
-        with_ratios(arrow[smallest], run_child(folders[smallest], model, args.share, c, args.work))
+        with_ratios(
+            arrow[smallest], run_child(folders[smallest], model, args.share, c, args.work, None)
+        )
         for c in args.chunks
     ]
     (args.work / "bench_scoring.json").write_text(json.dumps(rows, indent=2))
@@ -248,8 +278,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--arrow":
         print(json.dumps(arrow_read(Path(sys.argv[2]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child":
-        data, model, share, chunk, out = sys.argv[2:7]
-        figures = measure(Path(data), Path(model), float(share), int(chunk), Path(out))
+        data, model, share, chunk, out, partitions = sys.argv[2:8]
+        count = None if partitions == "None" else int(partitions)
+        figures = measure(Path(data), Path(model), float(share), int(chunk), Path(out), count)
         print(json.dumps(figures))
     else:
         main()

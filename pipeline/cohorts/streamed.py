@@ -20,7 +20,7 @@ The file is written to a temporary sibling and moved over ``out`` at the end
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -41,13 +41,18 @@ from pipeline.core.params import Params
 
 
 def write_feature_file(
-    tables: Tables, as_of: Sequence[pd.Timestamp], params: Params, out: str | Path
+    tables: Tables | Iterable[Tables],
+    as_of: Sequence[pd.Timestamp],
+    params: Params,
+    out: str | Path,
 ) -> int:
     """Build every feature at each as-of month end and write one Parquet file, chunk by chunk.
 
     Args:
-        tables: the validated tables (pipeline.data.loader), customers sorted by id.
-        as_of: month ends (midnight), any order; rows come out by month, then customer id.
+        tables: the validated tables (pipeline.data.loader), customers sorted by id; or
+            partitions of customers, taken one at a time (the local engine's on disk).
+        as_of: month ends (midnight), any order; rows come out by month, then customer id
+            (within each partition, partition after partition).
         params: the run's params (``features``, ``rules``, ``engine.chunk_customers``).
         out: the Parquet file.
 
@@ -67,14 +72,13 @@ def write_feature_file(
 
 
 def _customer_pass(
-    tables: Tables, months: list[pd.Timestamp], params: Params, scratch: Path
+    tables: Tables | Iterable[Tables], months: list[pd.Timestamp], params: Params, scratch: Path
 ) -> tuple[list[list[Path]], object]:
     """Store each chunk's customer features per month; return the files and combined reference."""
-    chunks = customer_chunks(tables, params.engine.chunk_customers)
     stored: list[list[Path]] = [[] for _ in months]
     references = []
-    for chunk in range(chunks.n_chunks):
-        frame = build_customer_features(chunks.tables_of(chunk), months, params)
+    for chunk, chunk_tables in enumerate(_chunks(tables, params.engine.chunk_customers)):
+        frame = build_customer_features(chunk_tables, months, params)
         if not len(frame):
             continue
         references.append(market_reference(frame))
@@ -86,6 +90,14 @@ def _customer_pass(
                 stored[number].append(path)
     reference = combine_market_references(references) if references else None
     return stored, reference
+
+
+def _chunks(tables: Tables | Iterable[Tables], size: int) -> Iterator[Tables]:
+    """Yield the chunks of customers of the tables, or of each partition in turn."""
+    for part in [tables] if isinstance(tables, Tables) else tables:
+        chunks = customer_chunks(part, size)
+        for chunk in range(chunks.n_chunks):
+            yield chunks.tables_of(chunk)
 
 
 def _market_pass(stored: list[list[Path]], reference, params: Params, temp: Path) -> int:

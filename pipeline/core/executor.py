@@ -30,6 +30,11 @@ class Executor(Protocol):
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the values of any handles among ``args``; return a handle of its result."""
 
+    def submit_parts(
+        self, fn: Callable[..., Any], n_parts: int, *args: Any, **kwargs: Any
+    ) -> list[Any]:
+        """Run ``fn``, which returns a sequence of ``n_parts`` values; return a handle of each."""
+
     def share(self, value: Any) -> Any:
         """Return a handle of a small ``value`` (a model, a reference) that every task can read."""
 
@@ -84,6 +89,12 @@ class InProcessExecutor:
         """Call ``fn`` now on the values of its arguments."""
         return Done(fn(*_value(args), **_value(kwargs)))
 
+    def submit_parts(
+        self, fn: Callable[..., Any], n_parts: int, *args: Any, **kwargs: Any
+    ) -> list[Done]:
+        """Call ``fn`` now; return a handle of each of the ``n_parts`` values it returns."""
+        return [Done(part) for part in _parts(fn(*_value(args), **_value(kwargs)), n_parts)]
+
     def share(self, value: Any) -> Done:
         """Return ``value`` as a handle."""
         return Done(value)
@@ -100,3 +111,9 @@ class InProcessExecutor:
         """Yield the values of ``handles`` in order."""
         for handle in handles:
             yield handle.value
+
+
+def _parts(values: Sequence[Any], n_parts: int) -> Sequence[Any]:
+    if len(values) != n_parts:
+        raise ValueError(f"expected {n_parts} parts, the function returned {len(values)}")
+    return values

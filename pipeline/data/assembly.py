@@ -64,7 +64,9 @@ def finish_frames(
             frame, SCHEMAS[name].date_column, positions, decided.quarantine_after, problems
         )
     problems = {name: table_problems for name, (_, table_problems) in typed.items()}
-    report = quarantine_tables(checked.raw, problems, checked.sources, rejected_dir, tuple(SCHEMAS))
+    report = quarantine_tables(
+        checked.raw, problems, checked.sources, rejected_dir, tuple(SCHEMAS), checked.source_rows
+    )
     tables = _assemble(customers, typed, checked.positions, checked.raw if release else None)
     tables = dataclasses.replace(tables, observation_end=decided.end)
     report.warnings = [

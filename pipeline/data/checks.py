@@ -36,12 +36,20 @@ class CheckedFrames:
     customers: pd.DataFrame
     positions: dict[str, np.ndarray]
     months: ActivityMonths
+    source_rows: dict[str, np.ndarray] | None = None
+    """Each raw row's position in its whole table, when these frames are part of it."""
 
 
 def check_frames(
-    raw: dict[str, pd.DataFrame], sources: dict[str, str], rules: ValidationParams
+    raw: dict[str, pd.DataFrame],
+    sources: dict[str, str],
+    rules: ValidationParams,
+    source_rows: dict[str, np.ndarray] | None = None,
 ) -> CheckedFrames:
     """Coerce every table and apply the contract's row rules (nothing is written).
+
+    ``source_rows`` gives each row's position in its whole table when ``raw`` holds one
+    partition of customers; the quarantine reports those (None: the rows of ``raw``).
 
     Raises:
         DataContractError: a required column is missing, a required table is empty, or a
@@ -63,7 +71,8 @@ def check_frames(
         for name in positions
         if name in INDICATOR_TABLES
     ]
-    return CheckedFrames(raw, sources, typed, customers, positions, activity_months(dated))
+    months = activity_months(dated)
+    return CheckedFrames(raw, sources, typed, customers, positions, months, source_rows)
 
 
 def _customer_spine(

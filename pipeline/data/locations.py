@@ -186,3 +186,11 @@ def arrow_filesystem(fs: fsspec.AbstractFileSystem) -> pafs.FileSystem:
     if "file" in protocols or "local" in protocols:
         return pafs.LocalFileSystem()
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
+
+
+def same_folder(a: Path | str, b: Path | str) -> bool:
+    """True when two local paths name the same folder (False when either cannot be resolved)."""
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.core.contract import SCHEMAS, Tables
@@ -43,7 +44,13 @@ from pipeline.data.partitions import (
     customer_partitions,
     partition_order,
 )
-from pipeline.data.quarantine import LoadReport, RowProblems, TableReport, check_rejected_share
+from pipeline.data.quarantine import (
+    LoadReport,
+    RowProblems,
+    TableReport,
+    check_rejected_share,
+    quarantine_tables,
+)
 from pipeline.data.reader import (
     ReadUnit,
     TableSource,
@@ -70,6 +77,7 @@ def load_partitions(
     executor: Executor,
     n_partitions: int,
     rejected_dir: Path | str | None = None,
+    quarantine_files: Mapping[str, Path] | None = None,
 ) -> PartitionedTables:
     """Read, partition and validate a data location on the cluster.
 
@@ -79,6 +87,9 @@ def load_partitions(
         executor: where the partitions are read and checked (the Dask engine's workers).
         n_partitions: number of customer partitions.
         rejected_dir: folder for the partitions' quarantine files; None writes none.
+        quarantine_files: the file the report names for each table's rejected rows, when
+            the partitions' files are merged into one per table afterwards (the local
+            engine); None names ``rejected_dir``.
 
     Returns:
         The partitions (handles of :class:`Tables`), their ``observation_end`` and the
@@ -90,15 +101,16 @@ def load_partitions(
     sources = table_sources(data_url)
     routed = {name: _routed(source, n_partitions, executor) for name, source in sources.items()}
     branches = executor.submit(_branch_categories, routed["customers"]["branches"])
-    checked = [
-        executor.submit(
-            checked_partition,
-            partition,
-            {name: table["rows"][partition] for name, table in routed.items()},
-            params.validation,
+    counts = {name: table["counts"] for name, table in routed.items()}
+    checked = []
+    for partition in range(n_partitions):
+        # Each partition's slices are let go once its check is submitted: an executor that
+        # keeps results on disk removes their files then, not at the end of the load.
+        pieces = {name: _taken(table["rows"], partition) for name, table in routed.items()}
+        checked.append(
+            executor.submit(checked_partition, partition, pieces, params.validation, counts)
         )
-        for partition in range(n_partitions)
-    ]
+        del pieces
     months = [m for m in executor.gather([executor.submit(_months, c) for c in checked]) if m]
     if not months:
         raise DataContractError("customers", None, "empty table", "a required table has no rows")
@@ -108,20 +120,22 @@ def load_partitions(
     decided = decide_observation_end(
         total, params.data.observation_end, params.data.min_activity_share
     )
-    loads = [
-        executor.submit(
-            finished_partition, c, decided, branches, _partition_folder(rejected_dir, number)
+    loads = []  # [tables, report] per partition: the large tables and the small report apart
+    for number in range(len(checked)):
+        folder = _partition_folder(rejected_dir, number)
+        loads.append(
+            executor.submit_parts(
+                _finished_parts, 2, _taken(checked, number), decided, branches, folder
+            )
         )
-        for number, c in enumerate(checked)
-    ]
-    reports = executor.gather([executor.submit(_report_of, load) for load in loads])
-    report = combined_report(reports, sources, rejected_dir)
+    reports = executor.gather([report for _, report in loads])
+    report = combined_report(reports, sources, rejected_dir, quarantine_files)
     check_rejected_share(report.tables, params.validation.max_rejected_share)
     report.observation_end, report.observation_rule = decided.end, decided.rule
     report.warnings += shadowed_warnings(sources) + unread_warnings(data_url)
     parts = [
-        executor.submit(_tables_of, load)
-        for load, part_report in zip(loads, reports, strict=True)
+        tables
+        for (tables, _), part_report in zip(loads, reports, strict=True)
         if part_report.observation_end is not None
     ]
     return PartitionedTables(parts, n_partitions, decided.end, report)
@@ -131,42 +145,43 @@ def _routed(source: TableSource, n_partitions: int, executor: Executor) -> dict[
     """Submit one read-and-route task per piece of a table.
 
     Returns:
-        ``{"rows": handles [partition][piece] of the piece's rows in that partition,
-        "branches": handles of each piece's branch values}``.
+        ``{"rows": handles [partition][piece] of the piece's rows in that partition with
+        their rows' positions in the piece, "counts": handles of each piece's number of
+        rows, "branches": handles of each piece's branch values}``.
     """
     schema = table_arrow_schema(source)
+    # One handle per partition's rows of each piece, and one of the piece's row count and
+    # branches: an executor keeping results on disk then writes each slice once.
     pieces = [
-        executor.submit(routed_piece, source, unit, schema, n_partitions)
+        executor.submit_parts(routed_piece, n_partitions + 1, source, unit, schema, n_partitions)
         for unit in read_units(source)
     ]
-    rows = [
-        [executor.submit(_partition_rows, piece, partition) for piece in pieces]
-        for partition in range(n_partitions)
-    ]
-    branches = [executor.submit(operator.itemgetter("branches"), piece) for piece in pieces]
-    return {"rows": rows, "branches": branches}
+    rows = [[piece[partition] for piece in pieces] for partition in range(n_partitions)]
+    about = [piece[n_partitions] for piece in pieces]
+    counts = [executor.submit(operator.itemgetter("n_rows"), meta) for meta in about]
+    branches = [executor.submit(operator.itemgetter("branches"), meta) for meta in about]
+    return {"rows": rows, "counts": counts, "branches": branches}
 
 
-def routed_piece(
-    source: TableSource, unit: ReadUnit, schema, n_partitions: int
-) -> dict[str, object]:
+def routed_piece(source: TableSource, unit: ReadUnit, schema, n_partitions: int) -> list:
     """Read one piece and split its rows by customer partition, keeping their order.
 
     Returns:
-        ``{"rows": [frame per partition], "branches": branch values}`` (branches of customers).
+        ``(frame, positions in the piece)`` per partition, then ``{"n_rows": rows read,
+        "branches": branch values}`` (branches of customers).
     """
     frame = read_unit(source, unit, schema)
     ids = _customer_ids(source.table, frame)
     order, bounds = partition_order(customer_partitions(ids, n_partitions), n_partitions)
     grouped = frame.take(order)
     rows = [
-        grouped.iloc[bounds[p] : bounds[p + 1]].reset_index(drop=True) for p in range(n_partitions)
+        (
+            grouped.iloc[bounds[p] : bounds[p + 1]].reset_index(drop=True),
+            order[bounds[p] : bounds[p + 1]],
+        )
+        for p in range(n_partitions)
     ]
-    return {"rows": rows, "branches": _branches(source.table, frame)}
-
-
-def _partition_rows(piece: dict[str, object], partition: int) -> pd.DataFrame:
-    return piece["rows"][partition]
+    return [*rows, {"n_rows": len(frame), "branches": _branches(source.table, frame)}]
 
 
 def _customer_ids(table: str, frame: pd.DataFrame) -> pd.Series:
@@ -190,21 +205,37 @@ def _branch_categories(pieces: list[tuple[str, ...]]) -> list[str]:
 
 
 def checked_partition(
-    partition: int, pieces: Mapping[str, list[pd.DataFrame]], rules: ValidationParams
-) -> CheckedFrames | dict[str, pd.DataFrame]:
+    partition: int,
+    pieces: Mapping[str, list[tuple[pd.DataFrame, np.ndarray]]],
+    rules: ValidationParams,
+    counts: Mapping[str, list[int]] | None = None,
+) -> CheckedFrames | OrphanRows:
     """Concatenate a partition's rows of every table and check them as the loader does.
 
+    Args:
+        partition: the partition's number (for messages).
+        pieces: per table, each piece's rows in this partition and their positions in it.
+        rules: ``validation:``.
+        counts: per table, every piece's number of rows; the quarantine's ``source_row``
+            then counts in the whole table's storage order, as the local loader's does
+            (None: within the partition).
+
     Returns:
-        The checked frames, or the frames themselves when the partition holds no
-        customer (every activity row of it then refers to an unknown customer).
+        The checked frames, or the frames and their source rows when the partition
+        holds no customer (every activity row of it then refers to an unknown customer).
 
     Raises:
         DataContractError: the partition holds customers but no trades (the loader refuses
             an empty required table): use fewer partitions for so little data.
     """
-    frames = {name: concat_pieces(list(rows)) for name, rows in pieces.items()}
+    frames = {name: concat_pieces([frame for frame, _ in rows]) for name, rows in pieces.items()}
+    source_rows = (
+        None
+        if counts is None
+        else {name: table_source_rows(rows, counts[name]) for name, rows in pieces.items()}
+    )
     if len(frames["customers"]) == 0:
-        return frames
+        return OrphanRows(frames, source_rows)
     if len(frames["trades"]) == 0:
         raise DataContractError(
             "trades",
@@ -213,18 +244,25 @@ def checked_partition(
             f"customer partition {partition} holds {len(frames['customers'])} customers but no "
             "trades rows; with so little data set engine.partitions lower",
         )
-    return check_frames(frames, {name: "in memory" for name in frames}, rules)
+    return check_frames(frames, {name: "in memory" for name in frames}, rules, source_rows)
+
+
+def table_source_rows(rows: list[tuple[pd.DataFrame, np.ndarray]], counts: list[int]) -> np.ndarray:
+    """Return each of a partition's rows' position in the whole table (pieces in storage order)."""
+    offsets = np.cumsum([0, *counts], dtype=np.int64)[:-1]
+    parts = [offset + positions for (_, positions), offset in zip(rows, offsets, strict=True)]
+    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
 
 
 def finished_partition(
-    checked: CheckedFrames | dict[str, pd.DataFrame],
+    checked: CheckedFrames | OrphanRows,
     decided: ObservationEnd,
     branches: list[str],
     rejected_dir: Path | None,
 ) -> PartitionLoad:
     """Quarantine a checked partition's rows (those after the whole data's end included)."""
     if not isinstance(checked, CheckedFrames):
-        return PartitionLoad(None, _orphan_report(checked))
+        return PartitionLoad(None, _orphan_report(checked, rejected_dir))
     loaded = finish_frames(checked, decided, rejected_dir)
     customers = loaded.tables.customers
     if "branch" in customers:
@@ -234,18 +272,35 @@ def finished_partition(
     return PartitionLoad(tables, loaded.report)
 
 
-def _orphan_report(frames: Mapping[str, pd.DataFrame]) -> LoadReport:
-    """Report a partition without customers: every activity row refers to an unknown one."""
-    report = LoadReport()
-    for name, frame in frames.items():
-        rejected = len(frame) if name != "customers" else 0
-        rules = {UNKNOWN_CUSTOMER: rejected} if rejected else {}
-        report.tables[name] = TableReport(name, "in memory", len(frame), rules, rejected)
-    return report
+@dataclass(frozen=True)
+class OrphanRows:
+    """A partition's rows when it holds no customer: every activity row refers to an unknown one."""
+
+    frames: dict[str, pd.DataFrame]
+    source_rows: dict[str, np.ndarray] | None
+
+
+def _orphan_report(orphans: OrphanRows, rejected_dir: Path | None) -> LoadReport:
+    """Quarantine and report a partition without customers as rows of unknown customers.
+
+    Their other faults are not looked for: with no customer there is nothing to keep.
+    """
+    problems = {}
+    for name, frame in orphans.frames.items():
+        problems[name] = RowProblems(len(frame))
+        if name != "customers" and len(frame):
+            problems[name].add(UNKNOWN_CUSTOMER, np.ones(len(frame), dtype=bool))
+    sources = {name: "in memory" for name in orphans.frames}
+    return quarantine_tables(
+        orphans.frames, problems, sources, rejected_dir, source_rows=orphans.source_rows
+    )
 
 
 def combined_report(
-    reports: list[LoadReport], sources: Mapping[str, TableSource], rejected_dir
+    reports: list[LoadReport],
+    sources: Mapping[str, TableSource],
+    rejected_dir,
+    quarantine_files: Mapping[str, Path] | None = None,
 ) -> LoadReport:
     """Add up the partitions' reports table by table and rule by rule.
 
@@ -259,7 +314,9 @@ def combined_report(
             for rule, count in part.rejected_by_rule.items():
                 rules[rule] = rules.get(rule, 0) + count
         rejected = sum(p.rows_rejected for p in parts)
-        where = Path(rejected_dir) if rejected and rejected_dir is not None else None
+        where = None
+        if rejected and rejected_dir is not None:
+            where = quarantine_files[name] if quarantine_files else Path(rejected_dir)
         after_end = sum(p.rows_after_end for p in parts)
         repeated = sum(p.rows_repeated for p in parts)
         read = sum(p.rows_read for p in parts)
@@ -274,16 +331,19 @@ def combined_report(
     return combined
 
 
-def _months(checked: CheckedFrames | dict) -> ActivityMonths | None:
+def _months(checked: CheckedFrames | OrphanRows) -> ActivityMonths | None:
     return checked.months if isinstance(checked, CheckedFrames) else None
 
 
-def _report_of(load: PartitionLoad) -> LoadReport:
-    return load.report
+def _taken(handles: list, number: int):
+    """Return a handle and drop it from its list (nothing else needs it)."""
+    handle, handles[number] = handles[number], None
+    return handle
 
 
-def _tables_of(load: PartitionLoad) -> Tables:
-    return load.tables
+def _finished_parts(*args) -> list:
+    load = finished_partition(*args)
+    return [load.tables, load.report]
 
 
 def _partition_folder(rejected_dir: Path | str | None, partition: int) -> Path | None:

@@ -120,6 +120,8 @@ class LoadReport:
     observation_end: pd.Timestamp | None = None
     observation_rule: str = ""
     seconds: float = 0.0
+    layout: str = ""
+    """How the rows were held, when not as one partition in memory (the local engine on disk)."""
 
     def render(self) -> str:
         """Return the report as aligned plain text for the terminal."""
@@ -145,14 +147,21 @@ class LoadReport:
         lines.append(f"observation_end: {end}   (loaded and validated in {self.seconds:.1f} s)")
         if self.observation_rule:
             lines.append(f"  set by {self.observation_rule}")
+        if self.layout:
+            lines.append(self.layout)
         return "\n".join(lines)
 
 
 QUARANTINE_COLUMNS = ("reason", "source_row")
 
 
-def quarantine_frame(raw: pd.DataFrame, problems: RowProblems) -> pd.DataFrame:
+def quarantine_frame(
+    raw: pd.DataFrame, problems: RowProblems, source_rows: np.ndarray | None = None
+) -> pd.DataFrame:
     """Return the rejected rows as read, plus ``reason`` and ``source_row`` (0-based input row).
+
+    ``source_rows`` maps the rows of ``raw`` to their positions in the whole table when
+    ``raw`` is one partition of it; None: ``raw`` is the whole table.
 
     An input column that already bears one of those names is kept as ``input_<name>``
     (``input_input_<name>`` if that is taken too), so nothing of the row is lost.
@@ -164,7 +173,7 @@ def quarantine_frame(raw: pd.DataFrame, problems: RowProblems) -> pd.DataFrame:
         # Mixed Python objects (e.g. 12.5 next to "abc") cannot go to Parquet as they are.
         frame[name] = frame[name].astype("str")
     frame["reason"] = pd.Series(problems.reasons(), dtype="str")
-    frame["source_row"] = rows
+    frame["source_row"] = rows if source_rows is None else source_rows[rows]
     return frame
 
 
@@ -180,7 +189,11 @@ def _free_names(columns: list[str]) -> dict[str, str]:
 
 
 def write_quarantine(
-    table: str, raw: pd.DataFrame, problems: RowProblems, rejected_dir: Path | None
+    table: str,
+    raw: pd.DataFrame,
+    problems: RowProblems,
+    rejected_dir: Path | None,
+    source_rows: np.ndarray | None = None,
 ) -> Path | None:
     """Write the rejected rows of one table to ``<rejected_dir>/<table>.parquet``.
 
@@ -196,7 +209,7 @@ def write_quarantine(
     if not problems.counts():
         path.unlink(missing_ok=True)
         return None
-    return atomic_write_parquet(quarantine_frame(raw, problems), path)
+    return atomic_write_parquet(quarantine_frame(raw, problems, source_rows), path)
 
 
 def quarantine_tables(
@@ -205,6 +218,7 @@ def quarantine_tables(
     sources: dict[str, str],
     rejected_dir: Path | str | None,
     table_names: tuple[str, ...] = (),
+    source_rows: dict[str, np.ndarray] | None = None,
 ) -> LoadReport:
     """Write every table's quarantine file and return the report of rows read and rejected.
 
@@ -215,12 +229,15 @@ def quarantine_tables(
         rejected_dir: the quarantine folder; None writes nothing. Stale files of
             tables that are clean this time are removed.
         table_names: every table name; stale files of those absent this time are removed too.
+        source_rows: per table, each row's position in the whole table when ``raw`` is one
+            partition of customers (None: the rows of ``raw``).
     """
     folder = Path(rejected_dir) if rejected_dir is not None else None
     report = LoadReport()
     for name, frame in raw.items():
         table_problems = problems[name]
-        path = write_quarantine(name, frame, table_problems, folder)
+        rows = None if source_rows is None else source_rows[name]
+        path = write_quarantine(name, frame, table_problems, folder, rows)
         report.tables[name] = TableReport(
             name,
             sources[name],

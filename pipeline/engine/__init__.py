@@ -62,7 +62,11 @@ def open_engine(engine: EngineParams) -> Iterator[Engine]:
             or its scheduler cannot be reached.
     """
     if engine.kind == "local":
-        yield LocalEngine()
+        local = LocalEngine(engine.partitions, engine.partition_rows, engine.spill_dir)
+        try:
+            yield local
+        finally:
+            local.close()
         return
     try:  # imported only when asked for: dask is an optional extra
         from pipeline.engine.dask_engine import dask_engine

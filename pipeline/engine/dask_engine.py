@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from distributed.client import FutureCancelledError
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.params import EngineParams, Params
+from pipeline.data.locations import same_folder
 from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.engine.dask_cluster import dask_client, partition_count
@@ -52,6 +54,11 @@ class DaskExecutor:
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
         """Submit a task (never deduplicated: the same file may hold other rows next time)."""
         return self.client.submit(fn, *args, retries=self.retries, pure=False, **kwargs)
+
+    def submit_parts(self, fn: Callable[..., Any], n_parts: int, *args: Any, **kwargs: Any):
+        """Submit ``fn`` and one small task per part it returns (the parts stay on the workers)."""
+        whole = self.submit(fn, *args, **kwargs)
+        return [self.submit(operator.getitem, whole, part) for part in range(n_parts)]
 
     def share(self, value: Any):
         """Return a future of ``value`` that Dask recomputes if its worker is lost.
@@ -93,7 +100,7 @@ class DaskEngine:
         self, data: Path | str, params: Params, rejected_dir: Path | str | None
     ) -> PartitionedTables:
         """Have the workers read, route and check the tables (pipeline/data/partitioned.py)."""
-        if rejected_dir is not None and _same_folder(rejected_dir, data):
+        if rejected_dir is not None and same_folder(rejected_dir, data):
             raise ChurnError(f"the quarantine folder must not be the data folder ({data})")
         return load_partitions(str(data), params, self.executor, self.n_partitions, rejected_dir)
 
@@ -125,13 +132,6 @@ def dask_engine(engine: EngineParams) -> Iterator[DaskEngine]:
     """Yield a :class:`DaskEngine` on the cluster params.yaml ``engine:`` names."""
     with dask_client(engine) as client:
         yield DaskEngine(client, engine)
-
-
-def _same_folder(a: Path | str, b: Path | str) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
 
 
 def _same(value):

@@ -1,16 +1,37 @@
-"""The local engine: the tables read in this process, one partition, every function run here."""
+"""The local engine: every function run in this process, on one partition or several on disk.
+
+With ``engine.partitions`` null or 1 the tables are read whole
+(:func:`pipeline.data.loader.load_tables`) and form one partition in memory.
+With N above 1 the files are read in pieces, each customer's rows routed to one
+of N partitions and checked there, exactly as the Dask engine's workers do
+(pipeline/data/partitioned.py), but one call at a time in this process, with
+every large intermediate result on disk (pipeline/engine/spill.py): memory holds
+one partition's working set, so a book larger than memory can be scored. The
+quarantine files are merged back into ``<rejected>/<table>.parquet`` with the
+same rows, reasons and ``source_row`` as the one-partition load.
+"""
 
 from __future__ import annotations
 
+import math
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.core.contract import Tables
+import pyarrow as pa
+
+from pipeline.core.contract import SCHEMAS, Tables
+from pipeline.core.errors import ChurnError
 from pipeline.core.executor import InProcessExecutor
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
+from pipeline.data.locations import same_folder
+from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import PartitionedTables, partition_tables
+from pipeline.data.reader import is_url, stored_rows, table_sources
+from pipeline.engine.spill import SpillingExecutor, gather_quarantine
 
 T = TypeVar("T")
 
@@ -18,22 +39,105 @@ T = TypeVar("T")
 class LocalEngine:
     """Runs every partition function at once in this process (``engine.kind: local``)."""
 
-    def __init__(self):
-        self.executor = InProcessExecutor()
+    def __init__(
+        self,
+        n_partitions: int | None = 1,
+        partition_rows: int | None = None,
+        spill_dir: Path | str | None = None,
+    ):
+        """Run on one partition in memory, or on several kept on disk.
+
+        Args:
+            n_partitions: customer partitions (``engine.partitions``); None: one per
+                ``partition_rows`` stored input rows, decided when the data are loaded.
+            partition_rows: input rows per partition when ``n_partitions`` is None
+                (``engine.partition_rows``; None: always one partition).
+            spill_dir: where partitions wait (None: the system's temporary folder).
+        """
+        self.partition_rows = partition_rows if n_partitions is None else None
+        self.spill_dir = spill_dir
+        self.n_partitions = 1
+        self.executor: InProcessExecutor | SpillingExecutor = InProcessExecutor()
+        self._use(n_partitions or 1)
+
+    def _use(self, n_partitions: int) -> None:
+        if n_partitions == self.n_partitions and isinstance(
+            self.executor, SpillingExecutor if n_partitions > 1 else InProcessExecutor
+        ):
+            return  # partitions of an earlier load stay readable
+        self.close()
+        self.n_partitions = n_partitions
+        self.executor = (
+            InProcessExecutor() if n_partitions == 1 else SpillingExecutor(self.spill_dir)
+        )
+
+    def close(self) -> None:
+        """Remove the partitions waiting on disk."""
+        if isinstance(self.executor, SpillingExecutor):
+            self.executor.close()
 
     def load(
         self, data: Path | str, params: Params, rejected_dir: Path | str | None
     ) -> PartitionedTables:
-        """Read and check the tables with :func:`pipeline.data.loader.load_tables`."""
-        loaded = load_tables(data, params, rejected_dir)
-        partitioned = self.partition(loaded.tables)
-        partitioned.report = loaded.report
+        """Read and check the tables: whole, or routed to partitions on disk."""
+        if self.partition_rows is not None:
+            self._use(partitions_for(data, self.partition_rows))
+        if self.n_partitions == 1:
+            loaded = load_tables(data, params, rejected_dir)
+            partitioned = self.partition(loaded.tables)
+            partitioned.report = loaded.report
+            return partitioned
+        return self._load_partitions(data, params, rejected_dir)
+
+    def _load_partitions(
+        self, data: Path | str, params: Params, rejected_dir: Path | str | None
+    ) -> PartitionedTables:
+        started = time.perf_counter()
+        local = not is_url(data)
+        if local and not Path(data).is_dir():
+            raise ChurnError(f"data folder not found: {data}")
+        if local and rejected_dir is not None and same_folder(rejected_dir, data):
+            raise ChurnError(f"the quarantine folder must not be the data folder ({data})")
+        if rejected_dir is None:
+            partitioned = load_partitions(str(data), params, self.executor, self.n_partitions)
+            return self._reported(partitioned, started)
+        folder = Path(rejected_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".partitions-", dir=folder))
+        files = {name: folder / f"{name}.parquet" for name in SCHEMAS}
+        try:
+            partitioned = load_partitions(
+                str(data), params, self.executor, self.n_partitions, staging, files
+            )
+        finally:  # the quarantine is written also when the load is refused, as one-partition
+            gather_quarantine(staging, folder, tuple(SCHEMAS))
+        return self._reported(partitioned, started)
+
+    def _reported(self, partitioned: PartitionedTables, started: float) -> PartitionedTables:
+        partitioned.report.seconds = time.perf_counter() - started
+        partitioned.report.layout = (
+            f"held as {self.n_partitions} customer partitions on disk "
+            f"({self.executor.folder.parent}), one in memory at a time (engine.partitions)"
+        )
         return partitioned
 
     def partition(self, tables: Tables) -> PartitionedTables:
-        """Return the tables as one partition."""
-        return partition_tables(tables, self.executor, 1)
+        """Return the tables as the engine's partitions."""
+        return partition_tables(tables, self.executor, self.n_partitions)
 
     def run(self, step: Callable[[PartitionedTables], T], partitioned: PartitionedTables) -> T:
         """Run the step; nothing here can be lost."""
         return step(partitioned)
+
+
+def partitions_for(data: Path | str, partition_rows: int) -> int:
+    """Return one partition per ``partition_rows`` stored input rows (at least one).
+
+    A folder that is not a readable data folder gets one: the one-partition load then
+    refuses it with its own clear message.
+    """
+    try:
+        rows = sum(stored_rows(source) for source in table_sources(str(data)).values())
+    except (ChurnError, OSError, ValueError, pa.ArrowException):
+        return 1
+    return max(1, math.ceil(rows / partition_rows))

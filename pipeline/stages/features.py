@@ -68,9 +68,13 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
                     ),
                     partitioned,
                 )
-            elif engine.executor.in_process and partitioned.local is not None:
-                # In this process: streamed chunk by chunk, the matrix is never held whole.
-                rows = write_feature_file(partitioned.local, months, params, out)
+            elif engine.executor.in_process:
+                # In this process: streamed chunk by chunk (partition by partition when they
+                # wait on disk), the matrix is never held whole.
+                parts = partitioned.local
+                if parts is None:
+                    parts = engine.executor.results(partitioned.parts)
+                rows = write_feature_file(parts, months, params, out)
                 shape = f" x {len(pq.read_schema(out).names)} columns"
             else:
                 matrix = engine.run(

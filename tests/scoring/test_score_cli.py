@@ -256,3 +256,19 @@ def test_the_chunk_size_changes_nothing_but_the_file_layout(
     result = churn_score(demo_data, out, model_folder, tracking, "scoring.chunk_customers=5000")
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_parquet(out), scores)
+
+
+def test_partitions_on_disk_score_the_same_rows_and_say_so(
+    scored, demo_data, model_folder, tracking, tmp_path
+):
+    out, output, scores = scored
+    mine = tmp_path / "partitioned.parquet"
+    csv = mine.with_suffix(".csv")
+    result = churn_score(demo_data, mine, model_folder, tracking, "engine.partitions=4", csv=csv)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(mine).sort_values("customer_id", ignore_index=True)
+    pd.testing.assert_frame_equal(rows, scores.sort_values("customer_id", ignore_index=True))
+    exported = pd.read_csv(csv).sort_values("customer_id", ignore_index=True)
+    expected = pd.read_csv(out.with_suffix(".csv")).sort_values("customer_id", ignore_index=True)
+    pd.testing.assert_frame_equal(exported, expected)
+    assert "4 customer partitions on disk" in result.output
