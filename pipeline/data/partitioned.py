@@ -12,7 +12,8 @@ reads its pieces again.
 Whole-table rules are settled on the client from the partitions' reports: the
 rejected share (``validation.max_rejected_share``) and ``observation_end`` (the
 latest of the partitions'). Quarantined rows go to ``<rejected_dir>/part-NNNNN/``
-(a folder every worker can write), ``source_row`` counting within the partition.
+(a folder every worker can write), ``source_row`` counting in the whole table
+(pieces in storage order).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Done
 
 KEEP_BYTES = 1 << 20
@@ -43,8 +44,17 @@ class SpillingExecutor:
     gather_max_rows = None
 
     def __init__(self, folder: Path | str | None = None, keep_bytes: int = KEEP_BYTES):
-        """Open the folder the results wait in (a new temporary folder when None)."""
-        self._scratch = tempfile.TemporaryDirectory(prefix="churn-partitions-", dir=folder)
+        """Open a temporary folder for the results in ``folder`` (None: the system's).
+
+        Raises:
+            ChurnError: ``folder`` is not a writable folder.
+        """
+        try:
+            self._scratch = tempfile.TemporaryDirectory(prefix="churn-partitions-", dir=folder)
+        except OSError as exc:
+            raise ChurnError(
+                f"engine.spill_dir {folder}: cannot hold the partitions on disk ({exc.strerror})"
+            ) from None
         self.folder = Path(self._scratch.name)
         self.keep_bytes = keep_bytes
         self._written = 0
@@ -91,8 +101,15 @@ class SpillingExecutor:
     def _kept(self, value: Any) -> Done | Spilled:
         path = self.folder / f"{self._written:07d}.pickle"
         self._written += 1
-        with open(path, "wb") as file:
-            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(path, "wb") as file:
+                pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:  # a full disk, above all
+            path.unlink(missing_ok=True)
+            raise ChurnError(
+                f"cannot keep a partition on disk in {self.folder} ({exc.strerror}): free space "
+                "there or point engine.spill_dir at a larger disk"
+            ) from None
         if path.stat().st_size <= self.keep_bytes:
             path.unlink()
             return Done(value)

@@ -223,3 +223,17 @@ def test_rows_of_a_partition_without_customers_are_quarantined_not_lost(tmp_path
     rejected = pd.read_parquet(tmp_path / "many" / "trades.parquet")
     assert rejected[["source_row", "reason"]].values.tolist() == [[2, UNKNOWN_CUSTOMER]]
     pd.testing.assert_frame_equal(rejected, pd.read_parquet(tmp_path / "one" / "trades.parquet"))
+
+
+def test_a_spill_folder_that_does_not_exist_is_refused_by_the_cli(faulty, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path / "features.parquet"
+    args = ["features", "--data", str(faulty), "--as-of", "2022-06", "--out", str(out)]
+    settings = ["--set", "engine.partitions=3", "--set", f"engine.spill_dir={tmp_path / 'no'}"]
+    result = CliRunner().invoke(app, [*args, *settings])
+    assert result.exit_code == 2, result.output
+    assert "engine.spill_dir" in result.output and "No such file or directory" in result.output
+    assert not out.exists()
