@@ -102,6 +102,7 @@ class LocalEngine:
             partitioned = load_partitions(str(data), params, self.executor, self.n_partitions)
             return self._reported(partitioned, started)
         folder = Path(rejected_dir)
+        existed = folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".partitions-", dir=folder))
         files = {name: folder / f"{name}.parquet" for name in SCHEMAS}
@@ -111,6 +112,8 @@ class LocalEngine:
             )
         finally:  # the quarantine is written also when the load is refused, as one-partition
             gather_quarantine(staging, folder, tuple(SCHEMAS))
+            if not existed and not any(folder.iterdir()):
+                folder.rmdir()  # nothing rejected: no folder, as the one-partition load
         return self._reported(partitioned, started)
 
     def _reported(self, partitioned: PartitionedTables, started: float) -> PartitionedTables:

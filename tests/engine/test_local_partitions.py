@@ -237,3 +237,10 @@ def test_a_spill_folder_that_does_not_exist_is_refused_by_the_cli(faulty, tmp_pa
     assert result.exit_code == 2, result.output
     assert "engine.spill_dir" in result.output and "No such file or directory" in result.output
     assert not out.exists()
+
+
+def test_a_clean_export_leaves_no_quarantine_folder(split_demo_data, tmp_path):
+    whole, _ = load(split_demo_data, Params(), tmp_path / "one", 1)
+    assert all(t.rows_rejected == 0 for t in whole.report.tables.values())
+    load(split_demo_data, Params(), tmp_path / "many", 3)
+    assert not (tmp_path / "one").exists() and not (tmp_path / "many").exists()
