@@ -111,20 +111,25 @@ def score_partitions(
     """
     started = time.perf_counter()
     scoring = params.scoring
-    in_tasks = progress if executor.in_process else no_progress
+    n_parts = len(partitioned.parts)
+    # Chunk by chunk on one partition here; partition by partition on several here (the
+    # local engine on disk); once per pass from a cluster.
+    in_tasks = progress if executor.in_process and n_parts == 1 else no_progress
     shared_model = executor.share(model)
-    cohorts = [
-        executor.submit(_partition_cohort, part, as_of, params, in_tasks)
-        for part in partitioned.parts
-    ]
+    cohorts = []
+    for number, part in enumerate(partitioned.parts):
+        cohorts.append(executor.submit(_partition_cohort, part, as_of, params, in_tasks))
+        _partition_done(progress, executor, "features", number, n_parts)
     features_seconds = time.perf_counter() - started  # in this process; on a cluster, submitted
     reference = executor.submit(
         _cohort_reference, [executor.submit(_reference_of, c) for c in cohorts], as_of
     )
-    scored = [
-        executor.submit(_partition_probabilities, c, reference, shared_model, in_tasks)
-        for c in cohorts
-    ]
+    scored = []
+    for number, cohort in enumerate(cohorts):
+        scored.append(
+            executor.submit(_partition_probabilities, cohort, reference, shared_model, in_tasks)
+        )
+        _partition_done(progress, executor, "probabilities", number, n_parts)
     parts = executor.gather(scored)
     _whole_pass(progress, executor, "probabilities", len(parts))
     seconds = {"features": features_seconds, "probabilities": time.perf_counter() - started}
@@ -147,21 +152,23 @@ def score_partitions(
         drift=stability.table(scoring.psi_threshold, _profiled(model)),
     )
     sink = writer if executor.in_process else None
-    rows = [
-        executor.submit(
-            _partition_rows,
-            cohort,
-            reference,
-            ranking,
-            shared_model,
-            causes.playbook,
-            scoring.reasons_per_account,
-            params,
-            sink,
-            in_tasks,
+    rows = []
+    for number, (cohort, ranking) in enumerate(zip(cohorts, rankings, strict=True)):
+        rows.append(
+            executor.submit(
+                _partition_rows,
+                cohort,
+                reference,
+                ranking,
+                shared_model,
+                causes.playbook,
+                scoring.reasons_per_account,
+                params,
+                sink,
+                in_tasks,
+            )
         )
-        for cohort, ranking in zip(cohorts, rankings, strict=True)
-    ]
+        _partition_done(progress, executor, "reasons", number, n_parts)
     for part in executor.results(rows):
         for scores, compact in part.tables:
             writer.write(scores)
@@ -263,6 +270,14 @@ def _partition_rows(
 
 def _close(cohort: ChunkedCohort) -> None:
     cohort.close()
+
+
+def _partition_done(
+    progress: Progress, executor: Executor, phase: str, number: int, partitions: int
+) -> None:
+    """In this process on several partitions, report each partition as it is done."""
+    if executor.in_process and partitions > 1:
+        progress(phase, number + 1, partitions)
 
 
 def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: int) -> None:

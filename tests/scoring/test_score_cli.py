@@ -272,3 +272,5 @@ def test_partitions_on_disk_score_the_same_rows_and_say_so(
     expected = pd.read_csv(out.with_suffix(".csv")).sort_values("customer_id", ignore_index=True)
     pd.testing.assert_frame_equal(exported, expected)
     assert "4 customer partitions on disk" in result.output
+    passes = [line for line in result.output.splitlines() if line.startswith("reasons ")]
+    assert passes and passes[-1].split()[-2] == "4/4"  # the bar counts partitions
