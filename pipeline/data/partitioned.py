@@ -49,6 +49,7 @@ from pipeline.data.quarantine import (
     LoadReport,
     RowProblems,
     TableReport,
+    by_count,
     check_rejected_share,
     quarantine_tables,
 )
@@ -314,6 +315,7 @@ def combined_report(
         for part in parts:
             for rule, count in part.rejected_by_rule.items():
                 rules[rule] = rules.get(rule, 0) + count
+        rules = by_count(rules)  # the one-partition load's order
         rejected = sum(p.rows_rejected for p in parts)
         where = None
         if rejected and rejected_dir is not None:

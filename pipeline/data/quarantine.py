@@ -44,8 +44,8 @@ class RowProblems:
         self._rows[reason] = positions
 
     def counts(self) -> dict[str, int]:
-        """Return the number of rows breaking each reason, in the order reasons were found."""
-        return {reason: int(rows.size) for reason, rows in self._rows.items()}
+        """Return the number of rows breaking each reason, most rows first (then by name)."""
+        return by_count({reason: int(rows.size) for reason, rows in self._rows.items()})
 
     def rejected_rows(self) -> np.ndarray:
         """Return the sorted positions of every row breaking at least one rule."""
@@ -150,6 +150,11 @@ class LoadReport:
         if self.layout:
             lines.append(self.layout)
         return "\n".join(lines)
+
+
+def by_count(counts: dict[str, int]) -> dict[str, int]:
+    """Order rule counts most rows first, then by name: the same order however rows were split."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 QUARANTINE_COLUMNS = ("reason", "source_row")

@@ -244,3 +244,28 @@ def test_a_clean_export_leaves_no_quarantine_folder(split_demo_data, tmp_path):
     assert all(t.rows_rejected == 0 for t in whole.report.tables.values())
     load(split_demo_data, Params(), tmp_path / "many", 3)
     assert not (tmp_path / "one").exists() and not (tmp_path / "many").exists()
+
+
+def test_churn_validate_on_partitions_reports_and_quarantines_as_whole(faulty, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    def validate(out, *settings):
+        args = ["validate", "--data", str(faulty), "--out", str(out)]
+        for setting in ("validation.duplicate_rows=quarantine", *settings):
+            args += ["--set", setting]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        lines = (out / "validation.txt").read_text().splitlines()
+        return [line for line in lines if "validated in" not in line]
+
+    whole = validate(tmp_path / "one")
+    parts = validate(tmp_path / "many", "engine.partitions=5")
+    assert parts[-1].startswith("held as 5 customer partitions on disk")
+    assert parts[:-1] == [line.replace("/one/", "/many/") for line in whole]
+    for name in sorted(p.name for p in (tmp_path / "one" / "rejected").iterdir()):
+        expected = pd.read_parquet(tmp_path / "one" / "rejected" / name)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "many" / "rejected" / name), expected
+        )
