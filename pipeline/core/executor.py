@@ -68,15 +68,25 @@ class Done:
     value: Any
 
 
-def _value(argument: Any) -> Any:
-    """Replace handles by their values, also inside lists, tuples and dicts (as Dask does)."""
+def resolved(argument: Any, value_of: Callable[[Any], Any] | None = None) -> Any:
+    """Replace handles by their values, also inside lists, tuples and dicts (as Dask does).
+
+    Args:
+        argument: an argument of a submitted call.
+        value_of: the value of a handle that is not :class:`Done` (an executor's own
+            kind), or None (the argument itself).
+    """
     if isinstance(argument, Done):
         return argument.value
     if isinstance(argument, list | tuple):
-        return type(argument)(_value(item) for item in argument)
+        return type(argument)(resolved(item, value_of) for item in argument)
     if isinstance(argument, dict):
-        return {key: _value(item) for key, item in argument.items()}
-    return argument
+        return {key: resolved(item, value_of) for key, item in argument.items()}
+    return argument if value_of is None else value_of(argument)
+
+
+def _value(argument: Any) -> Any:
+    return resolved(argument)
 
 
 class InProcessExecutor:
@@ -93,7 +103,7 @@ class InProcessExecutor:
         self, fn: Callable[..., Any], n_parts: int, *args: Any, **kwargs: Any
     ) -> list[Done]:
         """Call ``fn`` now; return a handle of each of the ``n_parts`` values it returns."""
-        return [Done(part) for part in _parts(fn(*_value(args), **_value(kwargs)), n_parts)]
+        return [Done(part) for part in checked_parts(fn(*_value(args), **_value(kwargs)), n_parts)]
 
     def share(self, value: Any) -> Done:
         """Return ``value`` as a handle."""
@@ -113,7 +123,8 @@ class InProcessExecutor:
             yield handle.value
 
 
-def _parts(values: Sequence[Any], n_parts: int) -> Sequence[Any]:
+def checked_parts(values: Sequence[Any], n_parts: int) -> Sequence[Any]:
+    """Return the values a ``submit_parts`` function returned, refusing a wrong count."""
     if len(values) != n_parts:
         raise ValueError(f"expected {n_parts} parts, the function returned {len(values)}")
     return values

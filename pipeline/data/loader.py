@@ -21,6 +21,7 @@ from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.params import Params
 from pipeline.data.assembly import SWITCHED_OFF, LoadResult, finish_frames
 from pipeline.data.checks import CheckedFrames, check_frames
+from pipeline.data.locations import same_folder
 from pipeline.data.observation import decide_observation_end
 from pipeline.data.quarantine import check_rejected_share
 from pipeline.data.reader import (
@@ -67,12 +68,7 @@ def load_tables(
     local = not is_url(data_dir)
     if local and not Path(data_dir).is_dir():
         raise ChurnError(f"data folder not found: {data_dir}")
-    quarantine_in_data = (
-        local
-        and rejected_dir is not None
-        and Path(rejected_dir).resolve() == Path(data_dir).resolve()
-    )
-    if quarantine_in_data:
+    if local and rejected_dir is not None and same_folder(rejected_dir, data_dir):
         raise ChurnError(f"the quarantine folder must not be the data folder ({data_dir})")
     sources = table_sources(str(data_dir))
     raw = {name: read_source(source) for name, source in sources.items()}

@@ -28,10 +28,11 @@ from pipeline.core.executor import InProcessExecutor
 from pipeline.core.params import Params
 from pipeline.data.loader import load_tables
 from pipeline.data.locations import same_folder
+from pipeline.data.partition_checks import merge_partition_quarantine
 from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.data.reader import is_url, stored_rows, table_sources
-from pipeline.engine.spill import SpillingExecutor, gather_quarantine
+from pipeline.engine.spill import SpillingExecutor
 
 T = TypeVar("T")
 
@@ -111,7 +112,7 @@ class LocalEngine:
                 str(data), params, self.executor, self.n_partitions, staging, files
             )
         finally:  # the quarantine is written also when the load is refused, as one-partition
-            gather_quarantine(staging, folder, tuple(SCHEMAS))
+            merge_partition_quarantine(staging, folder, tuple(SCHEMAS))
             if not existed and not any(folder.iterdir()):
                 folder.rmdir()  # nothing rejected: no folder, as the one-partition load
         return self._reported(partitioned, started)

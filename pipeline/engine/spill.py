@@ -15,7 +15,6 @@ process, keeps the recently written files.
 from __future__ import annotations
 
 import pickle
-import shutil
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import ChurnError
-from pipeline.core.executor import Done
+from pipeline.core.executor import Done, checked_parts, resolved
 
 KEEP_BYTES = 1 << 20
 """Results whose pickle is at most this size stay in memory; larger ones wait on disk."""
@@ -73,9 +72,7 @@ class SpillingExecutor:
         self, fn: Callable[..., Any], n_parts: int, *args: Any, **kwargs: Any
     ) -> list[Done | Spilled]:
         """Call ``fn`` now; keep each of the ``n_parts`` values it returns apart."""
-        parts = list(fn(*self._value(args), **self._value(kwargs)))
-        if len(parts) != n_parts:
-            raise ValueError(f"expected {n_parts} parts, the function returned {len(parts)}")
+        parts = list(checked_parts(fn(*self._value(args), **self._value(kwargs)), n_parts))
         handles = []
         while parts:
             handles.append(self._kept(parts.pop(0)))  # each part released once it is kept
@@ -119,15 +116,10 @@ class SpillingExecutor:
 
     def _value(self, argument: Any) -> Any:
         """Replace handles by their values, also inside lists, tuples and dicts."""
-        if isinstance(argument, Done):
-            return argument.value
-        if isinstance(argument, Spilled):
-            return self._read(argument.path)
-        if isinstance(argument, list | tuple):
-            return type(argument)(self._value(item) for item in argument)
-        if isinstance(argument, dict):
-            return {key: self._value(item) for key, item in argument.items()}
-        return argument
+        return resolved(argument, self._read_spilled)
+
+    def _read_spilled(self, argument: Any) -> Any:
+        return self._read(argument.path) if isinstance(argument, Spilled) else argument
 
     def _read(self, path: Path) -> Any:
         if self._last is not None and self._last[0] == path:
@@ -138,32 +130,3 @@ class SpillingExecutor:
             value = pickle.load(file)
         self._last = (path, value)
         return value
-
-
-def gather_quarantine(staging: Path, rejected_dir: Path, tables: Sequence[str]) -> dict[str, Path]:
-    """Merge the partitions' quarantine files into one file per table, in input row order.
-
-    The partitions wrote ``<staging>/part-NNNNN/<table>.parquet`` with ``source_row``
-    counted in the whole table, so the merged file equals the one-partition loader's.
-    Tables without rejected rows get no file (a stale one is removed), as there.
-
-    Returns:
-        The quarantine file of each table that has one.
-    """
-    import pandas as pd
-
-    from pipeline.core.atomic import atomic_write_parquet
-    from pipeline.data.reader import concat_pieces
-
-    written = {}
-    for table in tables:
-        parts = sorted(staging.glob(f"part-*/{table}.parquet"))
-        target = rejected_dir / f"{table}.parquet"
-        if not parts:
-            target.unlink(missing_ok=True)
-            continue
-        merged = concat_pieces([pd.read_parquet(part) for part in parts])
-        merged = merged.sort_values("source_row", kind="stable").reset_index(drop=True)
-        written[table] = atomic_write_parquet(merged, target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return written
