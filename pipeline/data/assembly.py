@@ -43,6 +43,7 @@ def finish_frames(
     rejected_dir: Path | str | None,
     *,
     release: bool = False,
+    whole: bool = True,
 ) -> LoadResult:
     """Quarantine the rows dated after the observation end with the rest, and assemble.
 
@@ -56,6 +57,11 @@ def finish_frames(
             assembled, so the load holds one table's copy at a time rather than every
             table twice; only for a caller that has no further use of ``checked`` (a
             task a cluster may retry must keep its input).
+        whole: ``checked`` is the whole data; False for one partition of customers, whose
+            report then counts the accounts closed or opened after the end
+            (``closed_after``, ``opened_after``) without warning of them: the
+            partitions' counts add up to the one warning of the whole load
+            (pipeline/data/partitioned.py).
     """
     typed, customers = checked.typed, checked.customers
     for name, positions in checked.positions.items():
@@ -73,12 +79,12 @@ def finish_frames(
         f"optional table {name} is missing or empty: {SWITCHED_OFF[name]}"
         for name in tables.missing_tables
     ]
-    report.warnings += observation_end_warnings(
-        decided,
-        checked.months,
-        closed_after=int((customers["closed_date"] > decided.end).sum()),
-        opened_after=int((customers["open_date"] > decided.end).sum()),
-    )
+    report.closed_after = int((customers["closed_date"] > decided.end).sum())
+    report.opened_after = int((customers["open_date"] > decided.end).sum())
+    if whole:
+        report.warnings += observation_end_warnings(
+            decided, checked.months, report.closed_after, report.opened_after
+        )
     report.observation_end = decided.end
     report.observation_rule = decided.rule
     return LoadResult(tables, report)

@@ -37,6 +37,7 @@ __all__ = [
     "SWITCHED_OFF",
     "CheckedFrames",
     "LoadResult",
+    "check_folders",
     "check_frames",
     "finish_frames",
     "load_tables",
@@ -65,17 +66,27 @@ def load_tables(
             table were rejected (the quarantine files are written first).
     """
     started = time.perf_counter()
-    local = not is_url(data_dir)
-    if local and not Path(data_dir).is_dir():
-        raise ChurnError(f"data folder not found: {data_dir}")
-    if local and rejected_dir is not None and same_folder(rejected_dir, data_dir):
-        raise ChurnError(f"the quarantine folder must not be the data folder ({data_dir})")
+    check_folders(data_dir, rejected_dir)
     sources = table_sources(str(data_dir))
     raw = {name: read_source(source) for name, source in sources.items()}
     locations = {name: source.location for name, source in sources.items()}
     loaded = _checked(raw, locations, params, rejected_dir, started)
     loaded.report.warnings += shadowed_warnings(sources) + unread_warnings(str(data_dir))
     return loaded
+
+
+def check_folders(data_dir: Path | str, rejected_dir: Path | str | None) -> None:
+    """Refuse a local data folder that does not exist, or quarantine written into it.
+
+    Raises:
+        ChurnError: naming the folder.
+    """
+    if is_url(data_dir):
+        return
+    if not Path(data_dir).is_dir():
+        raise ChurnError(f"data folder not found: {data_dir}")
+    if rejected_dir is not None and same_folder(rejected_dir, data_dir):
+        raise ChurnError(f"the quarantine folder must not be the data folder ({data_dir})")
 
 
 def unread_warnings(data_url: str) -> list[str]:

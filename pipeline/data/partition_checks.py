@@ -95,7 +95,7 @@ def finished_partition(
     """
     if not isinstance(checked, CheckedFrames):
         return None, _orphan_report(checked, rejected_dir)
-    loaded = finish_frames(checked, decided, rejected_dir)
+    loaded = finish_frames(checked, decided, rejected_dir, whole=False)
     customers = loaded.tables.customers
     if "branch" in customers:
         branch = customers["branch"].astype(pd.CategoricalDtype(branches))
@@ -135,7 +135,8 @@ def combined_report(
 ) -> LoadReport:
     """Add up the partitions' reports table by table and rule by rule.
 
-    Warnings are those every partition gave (missing optional tables).
+    Warnings are those every partition gave (missing optional tables); the caller adds
+    the observation end's, from the whole data (pipeline/data/partitioned.py).
     """
     combined = LoadReport()
     for name, source in sources.items():
@@ -160,6 +161,8 @@ def combined_report(
     first = next((r.warnings for r in reports if r.observation_end is not None), [])
     combined.warnings = [w for w in first if w in shared]
     combined.seconds = max((r.seconds for r in reports), default=0.0)
+    combined.closed_after = sum(r.closed_after for r in reports)
+    combined.opened_after = sum(r.opened_after for r in reports)
     return combined
 
 

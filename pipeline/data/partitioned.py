@@ -26,7 +26,11 @@ from pipeline.core.errors import DataContractError
 from pipeline.core.executor import Executor
 from pipeline.core.params import Params
 from pipeline.data.loader import shadowed_warnings, unread_warnings
-from pipeline.data.observation import ActivityMonths, decide_observation_end
+from pipeline.data.observation import (
+    ActivityMonths,
+    decide_observation_end,
+    observation_end_warnings,
+)
 from pipeline.data.partition_checks import (
     checked_partition,
     combined_report,
@@ -104,6 +108,9 @@ def load_partitions(
     report = combined_report(reports, sources, rejected_dir, quarantine_files)
     check_rejected_share(report.tables, params.validation.max_rejected_share)
     report.observation_end, report.observation_rule = decided.end, decided.rule
+    report.warnings += observation_end_warnings(
+        decided, total, report.closed_after, report.opened_after
+    )
     report.warnings += shadowed_warnings(sources) + unread_warnings(data_url)
     parts = [
         tables

@@ -120,6 +120,10 @@ class LoadReport:
     observation_end: pd.Timestamp | None = None
     observation_rule: str = ""
     seconds: float = 0.0
+    closed_after: int = 0
+    """Accounts with a closed_date after the observation end (open at the end)."""
+    opened_after: int = 0
+    """Accounts opened after the observation end (in no as-of month)."""
     layout: str = ""
     """How the rows were held, when not as one partition in memory (the local engine on disk)."""
 

@@ -26,12 +26,11 @@ from pipeline.core.contract import SCHEMAS, Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import InProcessExecutor
 from pipeline.core.params import Params
-from pipeline.data.loader import load_tables
-from pipeline.data.locations import same_folder
+from pipeline.data.loader import check_folders, load_tables
 from pipeline.data.partition_checks import merge_partition_quarantine
 from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import PartitionedTables, partition_tables
-from pipeline.data.reader import is_url, stored_rows, table_sources
+from pipeline.data.reader import stored_rows, table_sources
 from pipeline.engine.spill import SpillingExecutor
 
 T = TypeVar("T")
@@ -94,11 +93,7 @@ class LocalEngine:
         self, data: Path | str, params: Params, rejected_dir: Path | str | None
     ) -> PartitionedTables:
         started = time.perf_counter()
-        local = not is_url(data)
-        if local and not Path(data).is_dir():
-            raise ChurnError(f"data folder not found: {data}")
-        if local and rejected_dir is not None and same_folder(rejected_dir, data):
-            raise ChurnError(f"the quarantine folder must not be the data folder ({data})")
+        check_folders(data, rejected_dir)
         if rejected_dir is None:
             partitioned = load_partitions(str(data), params, self.executor, self.n_partitions)
             return self._reported(partitioned, started)

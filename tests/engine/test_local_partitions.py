@@ -44,6 +44,13 @@ def faulty(split_demo_data, tmp_path_factory) -> Path:
     trades.loc[1, "trade_date"] = pd.Timestamp("2019-01-02")  # before any account opened
     trades.loc[2, "trade_date"] = pd.Timestamp("2031-05-05")  # a stray far after the end
     append_to(middle, pd.concat([trades, trades.iloc[[3]]], ignore_index=True))
+    customers_file = data / "customers" / "part-001.parquet"
+    schema = pq.read_schema(customers_file)
+    customers = pq.read_table(customers_file).to_pandas(date_as_object=False)
+    still_open = customers.index[customers["closed_date"].isna()][:2]
+    customers.loc[still_open, "closed_date"] = pd.Timestamp("2099-12-31")  # open at the end
+    table = pa.Table.from_pandas(customers, preserve_index=False).cast(schema)
+    pq.write_table(table, customers_file)
     events_file = data / "events" / "part-001.parquet"
     events = pq.read_table(events_file).to_pandas().head(1)
     append_to(events_file, events.assign(event_date=pd.Timestamp("2030-01-15")))
@@ -95,6 +102,8 @@ def test_report_and_rows_equal_the_one_partition_load(faulty, params, tmp_path, 
     (whole, [tables]), (parts, pieces) = one, load(faulty, params, tmp_path, n_partitions)
     assert parts.observation_end == whole.observation_end
     assert parts.report.warnings == whole.report.warnings
+    # The partitions' counts add up to the whole load's one warning (two accounts).
+    assert any(w.startswith("2 accounts have a closed_date after") for w in whole.report.warnings)
     for name, expected in whole.report.tables.items():
         mine = parts.report.tables[name]
         assert (mine.rows_read, mine.rows_rejected, mine.rows_after_end) == (
