@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
-from peak_memory import PeakMemory
+from peak_memory import PeakMemory, tree_cpu_seconds
 from scoring_report import contributions_report, report, with_ratios
 from scoring_setup import AS_OF, data_folder, model_folder
 
@@ -57,12 +57,20 @@ SAMPLE_EXPLAINED = 3000  # accounts explained both ways to compare the contribut
 
 
 def measure(
-    data: Path, model: Path, share: float, chunk: int, out: Path, partitions: int | None
+    data: Path,
+    model: Path,
+    share: float,
+    chunk: int,
+    out: Path,
+    partitions: int | None,
+    workers: int,
 ) -> dict:
     """Load, validate and score one data set in this process; return the figures.
 
     ``partitions`` is ``engine.partitions`` of the local engine: 1 holds the tables whole,
-    N > 1 keeps N customer partitions on disk, None decides by ``engine.partition_rows``.
+    N > 1 keeps N customer partitions on disk, None decides by ``engine.partition_rows``;
+    ``workers`` is ``engine.n_workers`` (processes working on partitions side by side).
+    CPU seconds and peak memory count the worker processes too.
     """
     from features.builder.registry import model_feature_columns
     from features.builder.version import builder_version
@@ -84,18 +92,18 @@ def measure(
     scorer = scoring_model(packaged, params, columns, builder_version())
     causes = CauseFinder(load_playbook(None, columns))
     process = psutil.Process()
-    engine = LocalEngine(partitions, params.engine.partition_rows)
+    engine = LocalEngine(partitions, params.engine.partition_rows, None, workers)
     with PeakMemory() as load_memory:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), tree_cpu_seconds()
         partitioned = engine.load(data, params, None)
-        load_seconds, load_cpu = time.perf_counter() - started, time.process_time() - cpu
+        load_seconds, load_cpu = time.perf_counter() - started, tree_cpu_seconds() - cpu
     loaded_rss = process.memory_info().rss
     with PeakMemory() as job_memory, scores_writer(out, None, None, scores_schema(3)) as writer:
-        cpu = time.process_time()
+        cpu = tree_cpu_seconds()
         result = score_partitions(
             engine.executor, partitioned, pd.Timestamp(AS_OF), scorer, causes, params, writer
         )
-        job_cpu = time.process_time() - cpu
+        job_cpu = tree_cpu_seconds() - cpu
     tables = engine.executor.gather(partitioned.parts[:1])[0]  # for the contributions' sample
     measured = figures(
         partitioned.report.tables["customers"].rows_kept,
@@ -108,6 +116,7 @@ def measure(
         (load_memory.peak, loaded_rss, job_memory.peak),
     )
     measured["partitions"] = engine.n_partitions
+    measured["workers"] = engine.workers
     compared = compared_contributions(tables, packaged, params)
     engine.close()
     return {**measured, **compared}
@@ -210,9 +219,15 @@ def run_arrow_child(data: Path) -> dict:
 
 
 def run_child(
-    data: Path, model: Path, share: float, chunk: int, work: Path, partitions: int | None
+    data: Path,
+    model: Path,
+    share: float,
+    chunk: int,
+    work: Path,
+    partitions: int | None,
+    workers: int = 2,
 ) -> dict:
-    out = work / f"scores_{data.name}_{chunk}_{partitions}.parquet"
+    out = work / f"scores_{data.name}_{chunk}_{partitions}_{workers}.parquet"
     command = [
         sys.executable,
         __file__,
@@ -223,6 +238,7 @@ def run_child(
         str(chunk),
         str(out),
         str(partitions),
+        str(workers),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -245,6 +261,13 @@ def main() -> None:
         help="engine.partitions of the local engine per run: auto (by engine.partition_rows), "
         "1 (tables whole in memory) or N (N partitions on disk)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="engine.n_workers per run (processes working on partitions on disk side by side)",
+    )
     parser.add_argument("--report", type=Path, nargs="*", default=[], help="only print these JSONs")
     args = parser.parse_args()
     if args.report:
@@ -258,9 +281,12 @@ def main() -> None:
     arrow = {n: run_arrow_child(folder) for n, folder in folders.items()}
     counts = [None if p == "auto" else int(p) for p in args.partitions]
     rows = [
-        with_ratios(arrow[n], run_child(folder, model, args.share, args.chunk, args.work, p))
+        with_ratios(
+            arrow[n], run_child(folder, model, args.share, args.chunk, args.work, p, workers)
+        )
         for n, folder in folders.items()
         for p in counts
+        for workers in (args.workers if p != 1 else [1])
     ]
     smallest = min(folders)
     rows += [
@@ -278,9 +304,11 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--arrow":
         print(json.dumps(arrow_read(Path(sys.argv[2]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child":
-        data, model, share, chunk, out, partitions = sys.argv[2:8]
+        data, model, share, chunk, out, partitions, workers = sys.argv[2:9]
         count = None if partitions == "None" else int(partitions)
-        figures = measure(Path(data), Path(model), float(share), int(chunk), Path(out), count)
+        figures = measure(
+            Path(data), Path(model), float(share), int(chunk), Path(out), count, int(workers)
+        )
         print(json.dumps(figures))
     else:
         main()

@@ -1,15 +1,39 @@
-"""Peak resident memory of this process, sampled in a thread (benchmarks only)."""
+"""Peak resident memory and CPU time of this process and its workers (benchmarks only)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import psutil
 
 
+def tree_rss(process: psutil.Process) -> int:
+    """Return the RSS of ``process`` plus its children's (worker processes), in bytes."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # a worker that has just ended
+            total += child.memory_info().rss
+    return total
+
+
+def tree_cpu_seconds(process: psutil.Process | None = None) -> float:
+    """Return the user + system CPU seconds of ``process`` and of its living children."""
+    process = process or psutil.Process()
+    times = process.cpu_times()
+    total = times.user + times.system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
 class PeakMemory:
-    """Sample this process's RSS in a thread; report the peak."""
+    """Sample the RSS of this process and its workers in a thread; report the peak."""
 
     def __init__(self):
         self.process, self.peak, self._stop = psutil.Process(), 0, threading.Event()
@@ -22,10 +46,10 @@ class PeakMemory:
 
     def _run(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, tree_rss(self.process))
             time.sleep(0.02)
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
+        self.peak = max(self.peak, tree_rss(self.process))

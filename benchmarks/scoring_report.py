@@ -20,7 +20,7 @@ def with_ratios(arrow: dict, job: dict) -> dict:
 
 def report(rows: list[dict]) -> str:
     lines = [
-        "| customers (input rows) | open accounts | partitions | chunk "
+        "| customers (input rows) | open accounts | partitions (workers) | chunk "
         "| pyarrow read s (Arrow GB) | load s "
         "| features s | probabilities s | reasons + write s | to probabilities s (x read) "
         "| with reasons s (x read) | explained | ms / explained | CPU s (x read CPU) "
@@ -30,7 +30,7 @@ def report(rows: list[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['customers']:,} ({r['input_rows'] / 1e6:.1f}M) | {r['accounts']:,} "
-            f"| {r.get('partitions', 1)} | {r['chunk_customers']:,} "
+            f"| {r.get('partitions', 1)} ({r.get('workers', 1)}) | {r['chunk_customers']:,} "
             f"| {r['arrow_read_seconds']:.1f} ({r['arrow_gb']:.2f}) | {r['load_seconds']:.1f} "
             f"| {r['features_seconds']:.1f} | {r['scoring_seconds']:.1f} "
             f"| {r['reasons_seconds']:.1f} "

@@ -43,7 +43,7 @@ def checked_partition(
     pieces: Mapping[str, list[tuple[pd.DataFrame, np.ndarray]]],
     rules: ValidationParams,
     counts: Mapping[str, list[int]] | None = None,
-) -> CheckedFrames | OrphanRows:
+) -> tuple[CheckedFrames | OrphanRows, ActivityMonths | None]:
     """Concatenate a partition's rows of every table and check them as the loader does.
 
     Args:
@@ -56,7 +56,9 @@ def checked_partition(
 
     Returns:
         The checked frames, or the frames and their source rows when the partition
-        holds no customer (every activity row of it then refers to an unknown customer).
+        holds no customer (every activity row of it then refers to an unknown customer);
+        and apart, so the observation end is decided without reading the frames back,
+        the partition's active months (None without customers).
 
     Raises:
         DataContractError: the partition holds customers but no trades (the loader refuses
@@ -69,7 +71,7 @@ def checked_partition(
         else {name: table_source_rows(rows, counts[name]) for name, rows in pieces.items()}
     )
     if len(frames["customers"]) == 0:
-        return OrphanRows(frames, source_rows)
+        return OrphanRows(frames, source_rows), None
     if len(frames["trades"]) == 0:
         raise DataContractError(
             "trades",
@@ -78,7 +80,8 @@ def checked_partition(
             f"customer partition {partition} holds {len(frames['customers'])} customers but no "
             "trades rows; with so little data set engine.partitions lower",
         )
-    return check_frames(frames, {name: "in memory" for name in frames}, rules, source_rows)
+    checked = check_frames(frames, {name: "in memory" for name in frames}, rules, source_rows)
+    return checked, checked.months
 
 
 def finished_partition(
@@ -164,11 +167,6 @@ def combined_report(
     combined.closed_after = sum(r.closed_after for r in reports)
     combined.opened_after = sum(r.opened_after for r in reports)
     return combined
-
-
-def partition_months(checked: CheckedFrames | OrphanRows) -> ActivityMonths | None:
-    """A checked partition's active months (None for one without customers)."""
-    return checked.months if isinstance(checked, CheckedFrames) else None
 
 
 def merge_partition_quarantine(

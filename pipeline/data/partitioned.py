@@ -35,7 +35,6 @@ from pipeline.data.partition_checks import (
     checked_partition,
     combined_report,
     finished_partition,
-    partition_months,
 )
 from pipeline.data.partitions import PartitionedTables
 from pipeline.data.quarantine import check_rejected_share
@@ -76,18 +75,18 @@ def load_partitions(
     }
     branches = executor.submit(branch_categories, routed["customers"]["branches"])
     counts = {name: table["counts"] for name, table in routed.items()}
-    checked = []
+    checked, active = [], []  # per partition: the checked frames and, apart, its months
     for partition in range(n_partitions):
         # Each partition's slices are let go once its check is submitted: an executor that
         # keeps results on disk removes their files then, not at the end of the load.
         pieces = {name: _taken(table["rows"], partition) for name, table in routed.items()}
-        checked.append(
-            executor.submit(checked_partition, partition, pieces, params.validation, counts)
+        frames, months = executor.submit_parts(
+            checked_partition, 2, partition, pieces, params.validation, counts
         )
+        checked.append(frames)
+        active.append(months)
         del pieces
-    months = [
-        m for m in executor.gather([executor.submit(partition_months, c) for c in checked]) if m
-    ]
+    months = [m for m in executor.gather(active) if m]
     if not months:
         raise DataContractError("customers", None, "empty table", "a required table has no rows")
     total = ActivityMonths()

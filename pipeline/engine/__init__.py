@@ -62,7 +62,9 @@ def open_engine(engine: EngineParams) -> Iterator[Engine]:
             or its scheduler cannot be reached.
     """
     if engine.kind == "local":
-        local = LocalEngine(engine.partitions, engine.partition_rows, engine.spill_dir)
+        local = LocalEngine(
+            engine.partitions, engine.partition_rows, engine.spill_dir, engine.n_workers
+        )
         try:
             yield local
         finally:

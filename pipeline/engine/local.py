@@ -14,6 +14,7 @@ same rows, reasons and ``source_row`` as the one-partition load.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from pipeline.data.partition_checks import merge_partition_quarantine
 from pipeline.data.partitioned import load_partitions
 from pipeline.data.partitions import PartitionedTables, partition_tables
 from pipeline.data.reader import stored_rows, table_sources
-from pipeline.engine.spill import SpillingExecutor
+from pipeline.engine.pool import PoolExecutor
+from pipeline.engine.spill import SpillingExecutor, remove_stale_folders
 
 T = TypeVar("T")
 
@@ -44,6 +46,7 @@ class LocalEngine:
         n_partitions: int | None = 1,
         partition_rows: int | None = None,
         spill_dir: Path | str | None = None,
+        workers: int = 1,
     ):
         """Run on one partition in memory, or on several kept on disk.
 
@@ -53,27 +56,40 @@ class LocalEngine:
             partition_rows: input rows per partition when ``n_partitions`` is None
                 (``engine.partition_rows``; None: always one partition).
             spill_dir: where partitions wait (None: the system's temporary folder).
+            workers: processes working on partitions side by side (``engine.n_workers``),
+                at most one per partition and per available core; 1: all in this process.
         """
         self.partition_rows = partition_rows if n_partitions is None else None
         self.spill_dir = spill_dir
+        self.max_workers = workers
+        self.stale_removed: list[Path] = []  # spill folders left by killed runs, removed
         self.n_partitions = 1
-        self.executor: InProcessExecutor | SpillingExecutor = InProcessExecutor()
+        self.executor: InProcessExecutor | SpillingExecutor | PoolExecutor = InProcessExecutor()
         self._use(n_partitions or 1)
 
+    @property
+    def workers(self) -> int:
+        """Processes working on the partitions (1: this one)."""
+        return self.executor.workers if isinstance(self.executor, PoolExecutor) else 1
+
     def _use(self, n_partitions: int) -> None:
-        if n_partitions == self.n_partitions and isinstance(
-            self.executor, SpillingExecutor if n_partitions > 1 else InProcessExecutor
-        ):
+        workers = workers_for(n_partitions, self.max_workers)
+        if n_partitions == self.n_partitions and workers == self.workers:
             return  # partitions of an earlier load stay readable
         self.close()
         self.n_partitions = n_partitions
-        self.executor = (
-            InProcessExecutor() if n_partitions == 1 else SpillingExecutor(self.spill_dir)
-        )
+        if n_partitions > 1:
+            self.stale_removed += remove_stale_folders(self.spill_dir)
+        if n_partitions == 1:
+            self.executor = InProcessExecutor()
+        elif workers == 1:
+            self.executor = SpillingExecutor(self.spill_dir)
+        else:
+            self.executor = PoolExecutor(workers, self.spill_dir)
 
     def close(self) -> None:
-        """Remove the partitions waiting on disk."""
-        if isinstance(self.executor, SpillingExecutor):
+        """Stop the workers; remove the partitions waiting on disk."""
+        if not isinstance(self.executor, InProcessExecutor):
             self.executor.close()
 
     def load(
@@ -114,9 +130,16 @@ class LocalEngine:
 
     def _reported(self, partitioned: PartitionedTables, started: float) -> PartitionedTables:
         partitioned.report.seconds = time.perf_counter() - started
+        at_a_time = (
+            "one in memory at a time"
+            if self.workers == 1
+            else f"{self.workers} at a time in worker processes (engine.n_workers)"
+        )
+        stale = self.stale_removed
         partitioned.report.layout = (
-            f"held as {self.n_partitions} customer partitions on disk "
-            f"({self.executor.folder.parent}), one in memory at a time (engine.partitions)"
+            f"held as {self.n_partitions} customer partitions on disk in "
+            f"{self.executor.folder.parent} (engine.partitions), {at_a_time}"
+            + (f"; removed {len(stale)} spill folder(s) left by killed runs" if stale else "")
         )
         return partitioned
 
@@ -127,6 +150,20 @@ class LocalEngine:
     def run(self, step: Callable[[PartitionedTables], T], partitioned: PartitionedTables) -> T:
         """Run the step; nothing here can be lost."""
         return step(partitioned)
+
+
+def workers_for(n_partitions: int, workers: int) -> int:
+    """Return the worker processes for ``n_partitions``: one per partition and core at most."""
+    if n_partitions == 1:
+        return 1
+    return max(1, min(workers, n_partitions, _cores()))
+
+
+def _cores() -> int:
+    """Return the cores this process may use (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def partitions_for(data: Path | str, partition_rows: int) -> int:

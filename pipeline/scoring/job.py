@@ -42,6 +42,7 @@ from pipeline.scoring.cohort import ChunkedCohort, Progress, no_progress
 from pipeline.scoring.decide import decide_accounts
 from pipeline.scoring.model import ScoringModel
 from pipeline.scoring.output import ScoresWriter
+from pipeline.scoring.passes import PassProgress
 from pipeline.scoring.playbook import Playbook
 from pipeline.scoring.ranking import Ranking, ranked_in_id_order
 from pipeline.scoring.stability import StabilityCounter
@@ -117,21 +118,24 @@ def score_partitions(
     in_tasks = progress if executor.in_process and n_parts == 1 else no_progress
     shared_model = executor.share(model)
     cohorts = []
-    for number, part in enumerate(partitioned.parts):
+    features = PassProgress(progress, executor, "features", n_parts)
+    for part in partitioned.parts:
         cohorts.append(executor.submit(_partition_cohort, part, as_of, params, in_tasks))
-        _partition_done(progress, executor, "features", number, n_parts)
+        features.submitted(cohorts[-1])
     features_seconds = time.perf_counter() - started  # in this process; on a cluster, submitted
     reference = executor.submit(
         _cohort_reference, [executor.submit(_reference_of, c) for c in cohorts], as_of
     )
     scored = []
-    for number, cohort in enumerate(cohorts):
+    probabilities = PassProgress(progress, executor, "probabilities", n_parts)
+    for cohort in cohorts:
         scored.append(
             executor.submit(_partition_probabilities, cohort, reference, shared_model, in_tasks)
         )
-        _partition_done(progress, executor, "probabilities", number, n_parts)
+        probabilities.submitted(scored[-1])
     parts = executor.gather(scored)
-    _whole_pass(progress, executor, "probabilities", len(parts))
+    features.finished()
+    probabilities.finished()
     seconds = {"features": features_seconds, "probabilities": time.perf_counter() - started}
     rankings = ranked_in_id_order(
         [part.probability for part in parts],
@@ -153,7 +157,8 @@ def score_partitions(
     )
     sink = writer if executor.in_process else None
     rows = []
-    for number, (cohort, ranking) in enumerate(zip(cohorts, rankings, strict=True)):
+    reasons = PassProgress(progress, executor, "reasons", n_parts)
+    for cohort, ranking in zip(cohorts, rankings, strict=True):
         rows.append(
             executor.submit(
                 _partition_rows,
@@ -168,14 +173,14 @@ def score_partitions(
                 in_tasks,
             )
         )
-        _partition_done(progress, executor, "reasons", number, n_parts)
+        reasons.submitted(rows[-1])
     for part in executor.results(rows):
         for scores, compact in part.tables:
             writer.write(scores)
             writer.write_compact(compact)
         result.cause_counts.update(part.cause_counts)
         result.value_at_risk += part.value_at_risk
-    _whole_pass(progress, executor, "reasons", len(rows))
+    reasons.finished()
     executor.gather([executor.submit(_close, cohort) for cohort in cohorts])
     result.seconds = {**seconds, "total": time.perf_counter() - started}
     return result
@@ -270,20 +275,6 @@ def _partition_rows(
 
 def _close(cohort: ChunkedCohort) -> None:
     cohort.close()
-
-
-def _partition_done(
-    progress: Progress, executor: Executor, phase: str, number: int, partitions: int
-) -> None:
-    """In this process on several partitions, report each partition as it is done."""
-    if executor.in_process and partitions > 1:
-        progress(phase, number + 1, partitions)
-
-
-def _whole_pass(progress: Progress, executor: Executor, phase: str, partitions: int) -> None:
-    """On a cluster, report a pass once all its partitions are done."""
-    if not executor.in_process:
-        progress(phase, partitions, partitions)
 
 
 def _profiled(model: ScoringModel) -> set[str]:

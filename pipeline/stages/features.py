@@ -18,7 +18,7 @@ from pipeline.core.errors import ChurnError
 from pipeline.core.outputs import check_outputs
 from pipeline.core.params import Params
 from pipeline.data.publish import is_dataset_path
-from pipeline.engine import open_engine
+from pipeline.engine import LocalEngine, open_engine
 from pipeline.stages.progress import StepLog, stage_console
 
 console = stage_console(soft_wrap=True)
@@ -68,8 +68,8 @@ def features_stage(data: Path, as_of: list[str], out: Path, params: Params) -> i
                     ),
                     partitioned,
                 )
-            elif engine.executor.in_process:
-                # In this process: streamed chunk by chunk (partition by partition when they
+            elif isinstance(engine, LocalEngine):
+                # On this machine: streamed chunk by chunk (partition by partition when they
                 # wait on disk), the matrix is never held whole.
                 parts = partitioned.local
                 if parts is None:

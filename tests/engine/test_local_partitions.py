@@ -64,8 +64,9 @@ def params() -> Params:
     return params
 
 
-def load(data: Path, params: Params, rejected: Path, n_partitions: int):
-    engine = LocalEngine(n_partitions)
+def load(data: Path, params: Params, rejected: Path, n_partitions: int, workers: int = 1):
+    engine = LocalEngine(n_partitions, workers=workers)
+    assert engine.workers == (workers if n_partitions > 1 else 1)
     try:
         loaded = engine.load(data, params, rejected)
         return loaded, engine.executor.gather(loaded.parts)
@@ -78,9 +79,15 @@ def one(faulty, params, tmp_path):
     return load(faulty, params, tmp_path / "one", 1)
 
 
-@pytest.mark.parametrize("n_partitions", [3, 8])
-def test_quarantine_files_equal_the_one_partition_load(faulty, params, tmp_path, one, n_partitions):
-    load(faulty, params, tmp_path / "many", n_partitions)
+# One call at a time in this process, and side by side in two worker processes.
+LAYOUTS = [(3, 1), (8, 1), (3, 2)]
+
+
+@pytest.mark.parametrize(("n_partitions", "workers"), LAYOUTS)
+def test_quarantine_files_equal_the_one_partition_load(
+    faulty, params, tmp_path, one, n_partitions, workers
+):
+    load(faulty, params, tmp_path / "many", n_partitions, workers)
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == names  # no staging left
     assert {"trades.parquet", "events.parquet"} <= set(names)
@@ -97,9 +104,11 @@ def test_quarantine_files_equal_the_one_partition_load(faulty, params, tmp_path,
     assert unknown["source_row"].tolist() == [nobody]  # counted across the files
 
 
-@pytest.mark.parametrize("n_partitions", [3, 8])
-def test_report_and_rows_equal_the_one_partition_load(faulty, params, tmp_path, one, n_partitions):
-    (whole, [tables]), (parts, pieces) = one, load(faulty, params, tmp_path, n_partitions)
+@pytest.mark.parametrize(("n_partitions", "workers"), LAYOUTS)
+def test_report_and_rows_equal_the_one_partition_load(
+    faulty, params, tmp_path, one, n_partitions, workers
+):
+    (whole, [tables]), (parts, pieces) = one, load(faulty, params, tmp_path, n_partitions, workers)
     assert parts.observation_end == whole.observation_end
     assert parts.report.warnings == whole.report.warnings
     # The partitions' counts add up to the whole load's one warning (two accounts).
@@ -135,7 +144,7 @@ def test_too_many_rejected_rows_are_refused_with_the_quarantine_written(faulty, 
     params = Params()
     params.validation.max_rejected_share = 0.0
     with pytest.raises(DataContractError, match="trades.*limit 0.00%") as refused:
-        load(faulty, params, tmp_path / "many", 4)
+        load(faulty, params, tmp_path / "many", 4, workers=2)
     assert str(tmp_path / "many" / "trades.parquet") in str(refused.value)
     with pytest.raises(DataContractError):
         load(faulty, params, tmp_path / "one", 1)
@@ -278,3 +287,34 @@ def test_churn_validate_on_partitions_reports_and_quarantines_as_whole(faulty, t
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "many" / "rejected" / name), expected
         )
+
+
+def test_spill_folders_of_killed_runs_on_this_machine_are_removed(split_demo_data, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(ended.stdout)
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())
+    killed = tmp_path / f"churn-partitions-{host}-{dead}-abc123"
+    living = tmp_path / f"churn-partitions-{host}-{os.getpid()}-def456"
+    elsewhere = tmp_path / f"churn-partitions-otherhost-{dead}-ghi789"
+    for folder in (killed, living, elsewhere):
+        folder.mkdir()
+        (folder / "0000001.pickle").write_bytes(b"x" * 100)
+    engine = LocalEngine(3, spill_dir=tmp_path)
+    try:
+        loaded = engine.load(split_demo_data, Params(), None)
+        assert loaded.report.layout.endswith("removed 1 spill folder(s) left by killed runs")
+    finally:
+        engine.close()
+    assert not killed.exists()
+    assert living.exists() and elsewhere.exists()  # a running job's, another machine's
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([living.name, elsewhere.name])

@@ -258,13 +258,15 @@ def test_the_chunk_size_changes_nothing_but_the_file_layout(
     pd.testing.assert_frame_equal(pd.read_parquet(out), scores)
 
 
+@pytest.mark.parametrize("workers", [1, 2])  # one at a time here; in two worker processes
 def test_partitions_on_disk_score_the_same_rows_and_say_so(
-    scored, demo_data, model_folder, tracking, tmp_path
+    scored, demo_data, model_folder, tracking, tmp_path, workers
 ):
     out, output, scores = scored
     mine = tmp_path / "partitioned.parquet"
     csv = mine.with_suffix(".csv")
-    result = churn_score(demo_data, mine, model_folder, tracking, "engine.partitions=4", csv=csv)
+    settings = ["engine.partitions=4", f"engine.n_workers={workers}"]
+    result = churn_score(demo_data, mine, model_folder, tracking, *settings, csv=csv)
     assert result.exit_code == 0, result.output
     rows = pd.read_parquet(mine).sort_values("customer_id", ignore_index=True)
     pd.testing.assert_frame_equal(rows, scores.sort_values("customer_id", ignore_index=True))
