@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from typing import TypeVar
 import pyarrow as pa
 
 from pipeline.core.contract import SCHEMAS, Tables
-from pipeline.core.errors import ChurnError
+from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.executor import InProcessExecutor
 from pipeline.core.params import Params
 from pipeline.data.loader import check_folders, load_tables
@@ -122,10 +123,14 @@ class LocalEngine:
             partitioned = load_partitions(
                 str(data), params, self.executor, self.n_partitions, staging, files
             )
-        finally:  # the quarantine is written also when the load is refused, as one-partition
-            merge_partition_quarantine(staging, folder, tuple(SCHEMAS))
-            if not existed and not any(folder.iterdir()):
-                folder.rmdir()  # nothing rejected: no folder, as the one-partition load
+        except DataContractError:  # refused: the quarantine is written, as one-partition
+            _publish_quarantine(staging, folder, existed)
+            raise
+        except BaseException:  # interrupted or failed: no partial quarantine is left
+            shutil.rmtree(staging, ignore_errors=True)
+            _remove_if_empty(folder, existed)
+            raise
+        _publish_quarantine(staging, folder, existed)
         return self._reported(partitioned, started)
 
     def _reported(self, partitioned: PartitionedTables, started: float) -> PartitionedTables:
@@ -150,6 +155,17 @@ class LocalEngine:
     def run(self, step: Callable[[PartitionedTables], T], partitioned: PartitionedTables) -> T:
         """Run the step; nothing here can be lost."""
         return step(partitioned)
+
+
+def _publish_quarantine(staging: Path, folder: Path, existed: bool) -> None:
+    """Merge the partitions' quarantine files into one per table; no rejected rows, no folder."""
+    merge_partition_quarantine(staging, folder, tuple(SCHEMAS))
+    _remove_if_empty(folder, existed)
+
+
+def _remove_if_empty(folder: Path, existed: bool) -> None:
+    if not existed and folder.exists() and not any(folder.iterdir()):
+        folder.rmdir()  # nothing rejected: no folder, as the one-partition load
 
 
 def workers_for(n_partitions: int, workers: int) -> int:

@@ -318,3 +318,25 @@ def test_spill_folders_of_killed_runs_on_this_machine_are_removed(split_demo_dat
     assert not killed.exists()
     assert living.exists() and elsewhere.exists()  # a running job's, another machine's
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([living.name, elsewhere.name])
+
+
+def test_a_load_interrupted_after_some_partitions_leaves_no_partial_quarantine(
+    faulty, params, tmp_path, monkeypatch
+):
+    import pipeline.data.partitioned as partitioned
+
+    finished = []
+
+    def interrupted_on_the_third(*args):
+        if len(finished) == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the fourth partition is being finished
+        finished.append(args)
+        return partitioned.finished_partition.__wrapped__(*args)
+
+    interrupted_on_the_third.__wrapped__ = partitioned.finished_partition
+    monkeypatch.setattr(partitioned, "finished_partition", interrupted_on_the_third)
+    rejected = tmp_path / "rejected"
+    with pytest.raises(KeyboardInterrupt):
+        load(faulty, params, rejected, 4)
+    assert len(finished) == 2  # two partitions had staged their quarantine files
+    assert not rejected.exists()  # neither their files nor the staging folder are left
