@@ -23,12 +23,14 @@ import ctypes
 import itertools
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,9 @@ from pipeline.data.reader import release_arrow_memory
 from pipeline.engine.spill import KEEP_BYTES, Spilled, SpillFiles, removed_with, scratch_folder
 
 _WORKER_FILES: SpillFiles | None = None  # in a worker process: the spill folder's files
+_WORKER_SHARED: dict[Path, Any] = {}  # in a worker process: the shared values read, by file
+SHARED_KEPT = 8
+"""Shared values a worker keeps (the newest): a run shares a model or two."""
 
 
 def _rebuilt_error(kind: type, args: tuple, state: dict) -> BaseException:
@@ -66,6 +71,13 @@ class WorkerLostError(ChurnError):
             "a partition worker process ended unexpectedly (killed, or out of memory): "
             "lower engine.n_workers, or raise engine.partitions so each partition is smaller"
         )
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The handle of a value every worker reads once from its file and keeps."""
+
+    path: Path
 
 
 class Pending:
@@ -129,9 +141,17 @@ class PoolExecutor:
         future = self._sent(fn, n_parts, args, kwargs)
         return [Pending(future, part) for part in range(n_parts)]
 
-    def share(self, value: Any) -> Done:
-        """Return ``value`` as a handle (shared values are small: models, references)."""
-        return Done(value)
+    def share(self, value: Any) -> Shared:
+        """Leave ``value`` (a model, a reference) in a file each worker reads once and keeps.
+
+        A worker then reuses the one copy for every call, with what it caches (the
+        scoring model's path tables are built once per worker, not once per partition).
+        """
+        path = self.folder / f"shared-{self._name()}.pickle"
+        self._files.kept(value, path.stem, always=True)
+        handle = Shared(path)
+        weakref.finalize(handle, path.unlink, missing_ok=True)
+        return handle
 
     def scatter(self, values: Sequence[Any]) -> list[Done | Spilled]:
         """Return a handle of each value, leaving the large ones on disk."""
@@ -168,6 +188,8 @@ class PoolExecutor:
             handle = handle.outcome()
             if isinstance(handle, Done):
                 return handle.value
+        if isinstance(handle, Shared):
+            return self._files.read(handle.path)
         return self._files.value(handle)
 
 
@@ -211,7 +233,7 @@ def _call(
     """In a worker: call ``fn`` on its inputs read from files; leave large results in files."""
     files = _WORKER_FILES
     try:
-        result = fn(*resolved(args, files.value), **resolved(kwargs, files.value))
+        result = fn(*resolved(args, _worker_value), **resolved(kwargs, _worker_value))
         files.forget()  # the next call reads other files: hold no input while idle
         if n_parts is None:
             return files.kept(result, name)
@@ -225,6 +247,18 @@ def _call(
     finally:
         files.forget()
         _hand_back_memory()
+
+
+def _worker_value(argument: Any) -> Any:
+    """In a worker: the value of a handle read from its file (a shared one read once)."""
+    if not isinstance(argument, Shared):
+        return _WORKER_FILES.value(argument)
+    if argument.path not in _WORKER_SHARED:
+        while len(_WORKER_SHARED) >= SHARED_KEPT:
+            del _WORKER_SHARED[next(iter(_WORKER_SHARED))]  # the oldest
+        with open(argument.path, "rb") as file:
+            _WORKER_SHARED[argument.path] = pickle.load(file)
+    return _WORKER_SHARED[argument.path]
 
 
 def _hand_back_memory() -> None:

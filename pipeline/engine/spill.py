@@ -99,10 +99,11 @@ class SpillFiles:
         self.folder, self.keep_bytes = folder, keep_bytes
         self._last: tuple[Path, Any] | None = None  # the value read last, often read again next
 
-    def kept(self, value: Any, name: str) -> Done | Spilled:
+    def kept(self, value: Any, name: str, *, always: bool = False) -> Done | Spilled:
         """Return ``value`` itself when its pickle is small, else write it to file ``name``.
 
-        The caller decides when the file goes (:func:`removed_with`).
+        With ``always`` the file is kept whatever its size. The caller decides when the
+        file goes (:func:`removed_with`).
 
         Raises:
             ChurnError: the file cannot be written (a full disk, above all).
@@ -117,7 +118,7 @@ class SpillFiles:
                 f"cannot keep a partition on disk in {self.folder} ({exc.strerror}): free space "
                 "there or point engine.spill_dir at a larger disk"
             ) from None
-        if path.stat().st_size <= self.keep_bytes:
+        if not always and path.stat().st_size <= self.keep_bytes:
             path.unlink()
             return Done(value)
         return Spilled(path)

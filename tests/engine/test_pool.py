@@ -46,6 +46,14 @@ def pid_of(_: object = None) -> int:
     return os.getpid()
 
 
+def copy_in_worker(shared: dict) -> tuple[int, int]:
+    """Which worker, and which copy of the shared value it used (tagging the copy it keeps)."""
+    time.sleep(0.1)
+    shared.setdefault("calls", 0)
+    shared["calls"] += 1
+    return os.getpid(), id(shared)
+
+
 def killed_self() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -206,3 +214,19 @@ def test_a_pass_whose_last_completions_are_late_still_ends_whole(pool):
     pool.gather(handles)
     progress.finished()
     assert reported == [("reasons", 3, 3)]
+
+
+def test_a_shared_value_is_read_once_per_worker_and_kept(pool):
+    model = {"trees": list(range(100_000))}  # larger than keep_bytes: a file
+    shared = pool.share(model)
+    assert shared.path.exists()
+    seen = pool.gather([pool.submit(copy_in_worker, shared) for _ in range(10)])
+    copies = {}
+    for pid, copy in seen:
+        copies.setdefault(pid, set()).add(copy)
+    assert all(len(ids) == 1 for ids in copies.values())  # one copy per worker, reused
+    assert pool.gather([shared]) == [model]  # this process's own value is untouched
+    path = shared.path
+    del shared
+    gc.collect()
+    assert not path.exists()
