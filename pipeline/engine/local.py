@@ -98,7 +98,8 @@ class LocalEngine:
     ) -> PartitionedTables:
         """Read and check the tables: whole, or routed to partitions on disk."""
         if self.partition_rows is not None:
-            self._use(partitions_for(data, self.partition_rows))
+            workers = min(self.max_workers, _cores())
+            self._use(partitions_for(data, self.partition_rows, workers))
         if self.n_partitions == 1:
             loaded = load_tables(data, params, rejected_dir)
             partitioned = self.partition(loaded.tables)
@@ -182,8 +183,12 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def partitions_for(data: Path | str, partition_rows: int) -> int:
-    """Return one partition per ``partition_rows`` stored input rows (at least one).
+def partitions_for(data: Path | str, partition_rows: int, workers: int = 1) -> int:
+    """Return how many partitions hold ``partition_rows`` stored input rows at a time.
+
+    Up to ``partition_rows`` rows the tables stay whole (one partition). Above, the
+    ``workers`` processes together hold about ``partition_rows`` rows: each partition
+    gets ``partition_rows / workers``, so more workers cost time, not memory.
 
     A folder that is not a readable data folder gets one: the one-partition load then
     refuses it with its own clear message.
@@ -192,4 +197,6 @@ def partitions_for(data: Path | str, partition_rows: int) -> int:
         rows = sum(stored_rows(source) for source in table_sources(str(data)).values())
     except (ChurnError, OSError, ValueError, pa.ArrowException):
         return 1
-    return max(1, math.ceil(rows / partition_rows))
+    if rows <= partition_rows:
+        return 1
+    return max(2, math.ceil(rows * workers / partition_rows))

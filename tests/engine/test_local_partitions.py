@@ -190,6 +190,10 @@ def test_partitions_follow_the_stored_rows_when_not_fixed(faulty, params, tmp_pa
     assert partitions_for(faulty, stored) == 1
     assert partitions_for(faulty, stored // 3 + 1) == 3
     assert partitions_for(tmp_path / "absent", 10) == 1  # the load then refuses it clearly
+    # Two workers hold two partitions at a time: each gets half the rows.
+    assert partitions_for(faulty, stored, workers=2) == 1  # within partition_rows: whole
+    assert partitions_for(faulty, stored // 3 + 1, workers=2) == 6
+    assert partitions_for(faulty, stored - 1, workers=2) == 3  # ceil(2 x (1 + 1 / (stored - 1)))
     engine = LocalEngine(None, partition_rows=stored // 3 + 1)
     try:
         loaded = engine.load(faulty, params, tmp_path / "rejected")
