@@ -24,7 +24,10 @@ pyarrow read time, the reasons pass's milliseconds per explained account, CPU
 seconds (and their ratio to the read's CPU seconds), the peak RSS and its ratio
 to the Arrow size. ``--partitions`` runs the job per local-engine
 ``engine.partitions`` (auto: by ``engine.partition_rows``; 1: the tables whole in
-memory; N: N customer partitions kept on disk, pipeline/engine/local.py). With
+memory; N: N customer partitions kept on disk, pipeline/engine/local.py), and
+``--workers`` per ``engine.n_workers`` (processes working on the partitions on
+disk side by side, pipeline/engine/pool.py; CPU seconds and the peak RSS count
+the workers too: their RSS is summed, shared library pages included). With
 ``--chunks`` the job is repeated at other ``scoring.chunk_customers`` on the
 smallest data set, to show the job's memory follows the chunk size, not the
 number of accounts. A second table compares,

@@ -9,10 +9,10 @@ import time
 import psutil
 
 
-def tree_rss(process: psutil.Process) -> int:
-    """Return the RSS of ``process`` plus its children's (worker processes), in bytes."""
+def tree_rss(process: psutil.Process, children: list[psutil.Process]) -> int:
+    """Return the RSS of ``process`` plus its ``children``'s (worker processes), in bytes."""
     total = process.memory_info().rss
-    for child in process.children(recursive=True):
+    for child in children:
         with contextlib.suppress(psutil.Error):  # a worker that has just ended
             total += child.memory_info().rss
     return total
@@ -32,6 +32,10 @@ def tree_cpu_seconds(process: psutil.Process | None = None) -> float:
     return total
 
 
+LIST_CHILDREN_SECONDS = 1.0
+"""How often the sampler looks for new worker processes (their RSS is read every sample)."""
+
+
 class PeakMemory:
     """Sample the RSS of this process and its workers in a thread; report the peak."""
 
@@ -45,11 +49,16 @@ class PeakMemory:
         return self
 
     def _run(self):
+        children, listed = [], 0.0
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.process))
+            if time.monotonic() - listed > LIST_CHILDREN_SECONDS:
+                # Listing processes reads all of /proc (ms, holding the GIL): rarely.
+                children, listed = self.process.children(recursive=True), time.monotonic()
+            self.peak = max(self.peak, tree_rss(self.process, children))
             time.sleep(0.02)
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, tree_rss(self.process))
+        children = self.process.children(recursive=True)
+        self.peak = max(self.peak, tree_rss(self.process, children))

@@ -7,7 +7,9 @@ scoring (pipeline/scoring/job.py). An engine supplies the executor and decides
 only how the data become partitions and what happens when a partition is lost:
 
 - the local engine (``engine.kind: local``, local.py) reads the tables in this
-  process and runs one partition here;
+  process and runs one partition here, or, for a large book, keeps partitions on
+  disk and works on them one at a time here (spill.py) or side by side in
+  ``engine.n_workers`` worker processes (pool.py);
 - the Dask engine (``engine.kind: dask``, dask_engine.py) has the workers read
   the files in pieces and hash-partition customers (pipeline/data/partitioned.py),
   runs the same functions as tasks on a LocalCluster or a scheduler's cluster, and

@@ -4,9 +4,12 @@ With ``engine.partitions`` null or 1 the tables are read whole
 (:func:`pipeline.data.loader.load_tables`) and form one partition in memory.
 With N above 1 the files are read in pieces, each customer's rows routed to one
 of N partitions and checked there, exactly as the Dask engine's workers do
-(pipeline/data/partitioned.py), but one call at a time in this process, with
-every large intermediate result on disk (pipeline/engine/spill.py): memory holds
-one partition's working set, so a book larger than memory can be scored. The
+(pipeline/data/partitioned.py), with every large intermediate result on disk:
+one call at a time in this process (pipeline/engine/spill.py), or side by side
+in ``engine.n_workers`` worker processes (pipeline/engine/pool.py). Memory holds
+one partition's working set per worker, so a book larger than memory can be
+scored, and with null ``engine.partitions`` the partitions are cut so the
+workers together hold about ``engine.partition_rows`` input rows. The
 quarantine files are merged back into ``<rejected>/<table>.parquet`` with the
 same rows, reasons and ``source_row`` as the one-partition load.
 """
