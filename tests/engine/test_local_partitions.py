@@ -24,7 +24,7 @@ from pipeline.core.errors import DataContractError
 from pipeline.core.params import Params
 from pipeline.data.partitions import customer_partitions
 from pipeline.data.validation import UNKNOWN_CUSTOMER
-from pipeline.engine.local import LocalEngine, partitions_for
+from pipeline.engine.local import LocalEngine, partitions_for, workers_for
 from pipeline.engine.spill import Spilled, SpillingExecutor
 
 
@@ -66,7 +66,7 @@ def params() -> Params:
 
 def load(data: Path, params: Params, rejected: Path, n_partitions: int, workers: int = 1):
     engine = LocalEngine(n_partitions, workers=workers)
-    assert engine.workers == (workers if n_partitions > 1 else 1)
+    assert engine.workers == workers_for(n_partitions, workers)  # 2 on a machine of 2+ cores
     try:
         loaded = engine.load(data, params, rejected)
         return loaded, engine.executor.gather(loaded.parts)

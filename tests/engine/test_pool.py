@@ -175,6 +175,7 @@ def test_a_partition_check_refusal_in_a_worker_is_the_whole_load_refusal(split_d
     pd.testing.assert_frame_equal(errors[1][2], errors[0][2])
 
 
+@pytest.mark.skipif(workers_for(3, 2) < 2, reason="one core: the engine starts no worker")
 def test_no_worker_outlives_the_engine(split_demo_data):
     engine = LocalEngine(3, workers=2)
     engine.load(split_demo_data, Params(), None)
