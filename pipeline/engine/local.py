@@ -101,7 +101,7 @@ class LocalEngine:
     ) -> PartitionedTables:
         """Read and check the tables: whole, or routed to partitions on disk."""
         if self.partition_rows is not None:
-            workers = min(self.max_workers, _cores())
+            workers = usable_workers(self.max_workers)
             self._use(partitions_for(data, self.partition_rows, workers))
         if self.n_partitions == 1:
             loaded = load_tables(data, params, rejected_dir)
@@ -174,16 +174,16 @@ def _remove_if_empty(folder: Path, existed: bool) -> None:
 
 def workers_for(n_partitions: int, workers: int) -> int:
     """Return the worker processes for ``n_partitions``: one per partition and core at most."""
-    if n_partitions == 1:
-        return 1
-    return max(1, min(workers, n_partitions, _cores()))
+    return 1 if n_partitions == 1 else min(usable_workers(workers), n_partitions)
 
 
-def _cores() -> int:
-    """Return the cores this process may use (its CPU affinity where the system has one)."""
+def usable_workers(workers: int) -> int:
+    """Return ``workers`` (``engine.n_workers``) capped by the cores this process may use."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0))  # its CPU affinity where the system has one
+    else:
+        cores = os.cpu_count() or 1
+    return max(1, min(workers, cores))
 
 
 def partitions_for(data: Path | str, partition_rows: int, workers: int = 1) -> int:

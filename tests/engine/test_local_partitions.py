@@ -1,77 +1,34 @@
 """The local engine on partitions kept on disk loads, quarantines and reports as on one partition.
 
-The export is the split demo data (three files per table) with faults added to
-the middle file of trades and events, so ``source_row`` must count across files
-and partitions: an unknown customer, a trade before its account opened, a
-future-dated trade and event (after the observation end), and an exact copy of
-a trade (quarantined with ``validation.duplicate_rows: quarantine``).
+The faulty export (tests/engine/partition_fixtures.py) is loaded whole and on
+partitions, one at a time here and side by side in worker processes.
 """
 
 from __future__ import annotations
 
-import gc
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from partition_fixtures import faulty_export, load, quarantining_params
 
 from pipeline.core.contract import SCHEMAS
 from pipeline.core.errors import DataContractError
 from pipeline.core.params import Params
 from pipeline.data.partitions import customer_partitions
 from pipeline.data.validation import UNKNOWN_CUSTOMER
-from pipeline.engine.local import LocalEngine, partitions_for, workers_for
-from pipeline.engine.spill import Spilled, SpillingExecutor
-
-
-def append_to(path: Path, rows: pd.DataFrame) -> None:
-    table = pq.read_table(path)
-    extra = pa.Table.from_pandas(rows, preserve_index=False).cast(table.schema)
-    pq.write_table(pa.concat_tables([table, extra]), path, row_group_size=4000)
 
 
 @pytest.fixture(scope="module")
 def faulty(split_demo_data, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("faulty") / "data"
-    shutil.copytree(split_demo_data, data)
-    middle = data / "trades" / "part-001.parquet"
-    trades = pq.read_table(middle).to_pandas().head(4).reset_index(drop=True)
-    trades.loc[0, "customer_id"] = "NOBODY"
-    trades.loc[1, "trade_date"] = pd.Timestamp("2019-01-02")  # before any account opened
-    trades.loc[2, "trade_date"] = pd.Timestamp("2031-05-05")  # a stray far after the end
-    append_to(middle, pd.concat([trades, trades.iloc[[3]]], ignore_index=True))
-    customers_file = data / "customers" / "part-001.parquet"
-    schema = pq.read_schema(customers_file)
-    customers = pq.read_table(customers_file).to_pandas(date_as_object=False)
-    still_open = customers.index[customers["closed_date"].isna()][:2]
-    customers.loc[still_open, "closed_date"] = pd.Timestamp("2099-12-31")  # open at the end
-    table = pa.Table.from_pandas(customers, preserve_index=False).cast(schema)
-    pq.write_table(table, customers_file)
-    events_file = data / "events" / "part-001.parquet"
-    events = pq.read_table(events_file).to_pandas().head(1)
-    append_to(events_file, events.assign(event_date=pd.Timestamp("2030-01-15")))
-    return data
+    return faulty_export(split_demo_data, tmp_path_factory.mktemp("faulty") / "data")
 
 
 @pytest.fixture
 def params() -> Params:
-    params = Params()
-    params.validation.duplicate_rows = "quarantine"
-    return params
-
-
-def load(data: Path, params: Params, rejected: Path, n_partitions: int, workers: int = 1):
-    engine = LocalEngine(n_partitions, workers=workers)
-    assert engine.workers == workers_for(n_partitions, workers)  # 2 on a machine of 2+ cores
-    try:
-        loaded = engine.load(data, params, rejected)
-        return loaded, engine.executor.gather(loaded.parts)
-    finally:
-        engine.close()
+    return quarantining_params()
 
 
 @pytest.fixture
@@ -161,53 +118,6 @@ def test_the_quarantine_folder_must_not_be_the_data_folder(faulty, params):
         load(faulty, params, faulty, 4)
 
 
-def test_large_results_wait_on_disk_and_come_back_equal(tmp_path):
-    executor = SpillingExecutor(tmp_path, keep_bytes=1000)
-    frame = pd.DataFrame({"x": range(10_000), "y": ["a", "b"] * 5_000})
-    big = executor.submit(pd.DataFrame.copy, frame)
-    small = executor.submit(len, frame)
-    assert isinstance(big, Spilled) and big.path.exists()
-    assert executor.gather([small]) == [10_000]
-    pd.testing.assert_frame_equal(executor.gather([big])[0], frame)
-    head, tail = executor.submit_parts(lambda f: [f.head(9_000), f["x"].iloc[-3:].tolist()], 2, big)
-    assert isinstance(head, Spilled) and not isinstance(tail, Spilled)
-    total = executor.submit(lambda a, b: len(a) + len(b), head, tail)
-    assert list(executor.results([total])) == [9_003]
-    with pytest.raises(ValueError, match="expected 3 parts"):
-        executor.submit_parts(lambda f: [f, f], 3, big)
-    path = head.path
-    del head  # nothing can read it any more: its file goes
-    gc.collect()
-    assert not path.exists() and big.path.exists()
-    executor.close()
-    assert not big.path.exists()
-
-
-def test_partitions_follow_the_stored_rows_when_not_fixed(faulty, params, tmp_path):
-    stored = sum(
-        pq.read_metadata(file).num_rows for file in faulty.glob("*/*.parquet")
-    )  # hand count: every Parquet file's footer
-    assert partitions_for(faulty, stored) == 1
-    assert partitions_for(faulty, stored // 3 + 1) == 3
-    assert partitions_for(tmp_path / "absent", 10) == 1  # the load then refuses it clearly
-    # Two workers hold two partitions at a time: each gets half the rows.
-    assert partitions_for(faulty, stored, workers=2) == 1  # within partition_rows: whole
-    assert partitions_for(faulty, stored // 3 + 1, workers=2) == 6
-    assert partitions_for(faulty, stored - 1, workers=2) == 3  # ceil(2 x (1 + 1 / (stored - 1)))
-    engine = LocalEngine(None, partition_rows=stored // 3 + 1)
-    try:
-        loaded = engine.load(faulty, params, tmp_path / "rejected")
-        assert engine.n_partitions == 3 and len(loaded.parts) == 3
-        assert "held as 3 customer partitions on disk" in loaded.report.render()
-    finally:
-        engine.close()
-    fixed = LocalEngine(2, partition_rows=10)  # a fixed count wins over the row count
-    try:
-        assert len(fixed.load(faulty, params, None).parts) == 2
-    finally:
-        fixed.close()
-
-
 def test_rows_of_a_partition_without_customers_are_quarantined_not_lost(tmp_path):
     data = tmp_path / "tiny"
     data.mkdir()
@@ -247,20 +157,6 @@ def test_rows_of_a_partition_without_customers_are_quarantined_not_lost(tmp_path
     pd.testing.assert_frame_equal(rejected, pd.read_parquet(tmp_path / "one" / "trades.parquet"))
 
 
-def test_a_spill_folder_that_does_not_exist_is_refused_by_the_cli(faulty, tmp_path):
-    from typer.testing import CliRunner
-
-    from pipeline.cli import app
-
-    out = tmp_path / "features.parquet"
-    args = ["features", "--data", str(faulty), "--as-of", "2022-06", "--out", str(out)]
-    settings = ["--set", "engine.partitions=3", "--set", f"engine.spill_dir={tmp_path / 'no'}"]
-    result = CliRunner().invoke(app, [*args, *settings])
-    assert result.exit_code == 2, result.output
-    assert "engine.spill_dir" in result.output and "No such file or directory" in result.output
-    assert not out.exists()
-
-
 def test_a_clean_export_leaves_no_quarantine_folder(split_demo_data, tmp_path):
     whole, _ = load(split_demo_data, Params(), tmp_path / "one", 1)
     assert all(t.rows_rejected == 0 for t in whole.report.tables.values())
@@ -291,56 +187,3 @@ def test_churn_validate_on_partitions_reports_and_quarantines_as_whole(faulty, t
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "many" / "rejected" / name), expected
         )
-
-
-def test_spill_folders_of_killed_runs_on_this_machine_are_removed(split_demo_data, tmp_path):
-    import os
-    import socket
-    import subprocess
-    import sys
-
-    ended = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    dead = int(ended.stdout)
-    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())
-    killed = tmp_path / f"churn-partitions-{host}-{dead}-abc123"
-    living = tmp_path / f"churn-partitions-{host}-{os.getpid()}-def456"
-    elsewhere = tmp_path / f"churn-partitions-otherhost-{dead}-ghi789"
-    for folder in (killed, living, elsewhere):
-        folder.mkdir()
-        (folder / "0000001.pickle").write_bytes(b"x" * 100)
-    engine = LocalEngine(3, spill_dir=tmp_path)
-    try:
-        loaded = engine.load(split_demo_data, Params(), None)
-        assert loaded.report.layout.endswith("removed 1 spill folder(s) left by killed runs")
-    finally:
-        engine.close()
-    assert not killed.exists()
-    assert living.exists() and elsewhere.exists()  # a running job's, another machine's
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([living.name, elsewhere.name])
-
-
-def test_a_load_interrupted_after_some_partitions_leaves_no_partial_quarantine(
-    faulty, params, tmp_path, monkeypatch
-):
-    import pipeline.data.partitioned as partitioned
-
-    finished = []
-
-    def interrupted_on_the_third(*args):
-        if len(finished) == 2:
-            raise KeyboardInterrupt  # Ctrl-C while the fourth partition is being finished
-        finished.append(args)
-        return partitioned.finished_partition.__wrapped__(*args)
-
-    interrupted_on_the_third.__wrapped__ = partitioned.finished_partition
-    monkeypatch.setattr(partitioned, "finished_partition", interrupted_on_the_third)
-    rejected = tmp_path / "rejected"
-    with pytest.raises(KeyboardInterrupt):
-        load(faulty, params, rejected, 4)
-    assert len(finished) == 2  # two partitions had staged their quarantine files
-    assert not rejected.exists()  # neither their files nor the staging folder are left

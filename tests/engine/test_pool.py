@@ -47,11 +47,10 @@ def pid_of(_: object = None) -> int:
 
 
 def copy_in_worker(shared: dict) -> tuple[int, int]:
-    """Which worker, and which copy of the shared value it used (tagging the copy it keeps)."""
+    """Which worker, and how many calls its copy of the shared value has served."""
     time.sleep(0.1)
-    shared.setdefault("calls", 0)
-    shared["calls"] += 1
-    return os.getpid(), id(shared)
+    shared["calls"] = shared.get("calls", 0) + 1  # a fresh copy per call would say 1
+    return os.getpid(), shared["calls"]
 
 
 def killed_self() -> None:
@@ -222,10 +221,12 @@ def test_a_shared_value_is_read_once_per_worker_and_kept(pool):
     shared = pool.share(model)
     assert shared.path.exists()
     seen = pool.gather([pool.submit(copy_in_worker, shared) for _ in range(10)])
-    copies = {}
-    for pid, copy in seen:
-        copies.setdefault(pid, set()).add(copy)
-    assert all(len(ids) == 1 for ids in copies.values())  # one copy per worker, reused
+    calls = {}
+    for pid, served in seen:
+        calls.setdefault(pid, []).append(served)
+    # Each worker's one copy counts its calls 1, 2, 3...: it was read once and kept.
+    assert all(served == list(range(1, len(served) + 1)) for served in calls.values())
+    assert sum(len(served) for served in calls.values()) == 10
     assert pool.gather([shared]) == [model]  # this process's own value is untouched
     path = shared.path
     del shared
