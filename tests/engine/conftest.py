@@ -1,4 +1,4 @@
-"""Fixtures for the Dask engine: a two-worker LocalCluster per module, demo data in files."""
+"""Fixtures for the engines: a two-worker LocalCluster per module, demo data, a faulty export."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def params() -> Params:
     params.engine.partitions = 6
     params.model.lightgbm.n_estimators = 20
     return params
+
+
+@pytest.fixture(scope="module")
+def faulty(split_demo_data, tmp_path_factory) -> Path:
+    """The split demo data with faults in the middle files (tests/engine/partition_fixtures.py)."""
+    from partition_fixtures import faulty_export
+
+    return faulty_export(split_demo_data, tmp_path_factory.mktemp("faulty") / "data")
 
 
 @pytest.fixture(scope="module")

@@ -6,24 +6,17 @@ partitions, one at a time here and side by side in worker processes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from partition_fixtures import faulty_export, load, quarantining_params
+from partition_fixtures import load, quarantining_params
 
 from pipeline.core.contract import SCHEMAS
 from pipeline.core.errors import DataContractError
 from pipeline.core.params import Params
 from pipeline.data.partitions import customer_partitions
 from pipeline.data.validation import UNKNOWN_CUSTOMER
-
-
-@pytest.fixture(scope="module")
-def faulty(split_demo_data, tmp_path_factory) -> Path:
-    return faulty_export(split_demo_data, tmp_path_factory.mktemp("faulty") / "data")
 
 
 @pytest.fixture

@@ -7,21 +7,15 @@ spill folder, the folders of killed runs, and a load interrupted half-way.
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from partition_fixtures import faulty_export, load, quarantining_params
+from partition_fixtures import load, quarantining_params
 
 from pipeline.core.params import Params
 from pipeline.engine.local import LocalEngine, partitions_for
 from pipeline.engine.spill import Spilled, SpillingExecutor
-
-
-@pytest.fixture(scope="module")
-def faulty(split_demo_data, tmp_path_factory) -> Path:
-    return faulty_export(split_demo_data, tmp_path_factory.mktemp("faulty") / "data")
 
 
 @pytest.fixture
