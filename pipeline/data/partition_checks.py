@@ -5,8 +5,12 @@ The partitions' reports and quarantine files are put together as one load's.
 Each partition's rows (pipeline/data/routing.py) are concatenated in storage order and
 checked by the loader's own code (:func:`pipeline.data.loader.check_frames`); once the
 whole data's observation end is known, each is finished (rows after it quarantined) and
-its tables assembled. Counts add up over partitions; rules are listed in the
-one-partition load's order.
+its tables assembled. While a partition waits for that end it keeps its typed frames
+only, without the activity tables' ids (its customer positions say them): the rows as
+read, which only the quarantine needs, are concatenated again from the routed slices at
+the finish, so an executor keeping results on disk writes a partition's rows once more,
+not twice. Counts add up over partitions; rules are listed in the one-partition load's
+order.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def checked_partition(
         DataContractError: the partition holds customers but no trades (the loader refuses
             an empty required table): use fewer partitions for so little data.
     """
-    frames = {name: concat_pieces([frame for frame, _ in rows]) for name, rows in pieces.items()}
+    frames = partition_frames(pieces)
     source_rows = (
         None
         if counts is None
@@ -81,16 +85,45 @@ def checked_partition(
             "trades rows; with so little data set engine.partitions lower",
         )
     checked = check_frames(frames, {name: "in memory" for name in frames}, rules, source_rows)
-    return checked, checked.months
+    return waiting_frames(checked), checked.months
+
+
+def partition_frames(
+    pieces: Mapping[str, list[tuple[pd.DataFrame, np.ndarray]]],
+) -> dict[str, pd.DataFrame]:
+    """Return a partition's rows of every table as read: its pieces' rows in storage order."""
+    return {name: concat_pieces([frame for frame, _ in rows]) for name, rows in pieces.items()}
+
+
+def waiting_frames(checked: CheckedFrames) -> CheckedFrames:
+    """Return what a checked partition keeps until the observation end is known.
+
+    Neither its rows as read (read again from the routed slices at the finish) nor the
+    activity tables' typed ``customer_id``: their customer positions say it, and the
+    assembled tables take it from them (pipeline/data/assembly.py).
+    """
+    typed = {
+        name: (frame if name == "customers" else frame.drop(columns="customer_id"), problems)
+        for name, (frame, problems) in checked.typed.items()
+    }
+    return dataclasses.replace(checked, raw={}, typed=typed)
 
 
 def finished_partition(
     checked: CheckedFrames | OrphanRows,
+    pieces: Mapping[str, list[tuple[pd.DataFrame, np.ndarray]]],
     decided: ObservationEnd,
     branches: list[str],
     rejected_dir: Path | None,
 ) -> tuple[Tables | None, LoadReport]:
     """Quarantine a checked partition's rows (those after the whole data's end included).
+
+    Args:
+        checked: the partition's checked frames as :func:`checked_partition` keeps them.
+        pieces: the routed slices it was checked from, whose rows the quarantine writes.
+        decided: the whole data's observation end.
+        branches: every branch of the whole data (the categories of ``customers.branch``).
+        rejected_dir: folder for the partition's quarantine files; None writes none.
 
     Returns:
         The partition's tables (None when it holds no customer) and its load report,
@@ -98,12 +131,33 @@ def finished_partition(
     """
     if not isinstance(checked, CheckedFrames):
         return None, _orphan_report(checked, rejected_dir)
-    loaded = finish_frames(checked, decided, rejected_dir, whole=False)
+    raw = partition_frames(pieces)
+    typed = _with_customer_ids(checked.typed, raw)
+    loaded = finish_frames(
+        dataclasses.replace(checked, raw=raw, typed=typed), decided, rejected_dir, whole=False
+    )
     customers = loaded.tables.customers
     if "branch" in customers:
         branch = customers["branch"].astype(pd.CategoricalDtype(branches))
         customers = customers.assign(branch=branch)
     return dataclasses.replace(loaded.tables, customers=customers), loaded.report
+
+
+def _with_customer_ids(
+    typed: Mapping[str, tuple[pd.DataFrame, RowProblems]], raw: Mapping[str, pd.DataFrame]
+) -> dict[str, tuple[pd.DataFrame, RowProblems]]:
+    """Put the activity tables' ``customer_id`` back in the column it was read in.
+
+    Its values are the ids as read: the assembly replaces them by the customer positions'.
+    """
+    restored = {}
+    for name, (frame, problems) in typed.items():
+        if "customer_id" not in frame:
+            frame = frame.copy(deep=False)
+            column = raw[name].columns.get_loc("customer_id")
+            frame.insert(column, "customer_id", raw[name]["customer_id"])
+        restored[name] = (frame, problems)
+    return restored
 
 
 @dataclass(frozen=True)

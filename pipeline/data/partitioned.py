@@ -75,17 +75,17 @@ def load_partitions(
     }
     branches = executor.submit(branch_categories, routed["customers"]["branches"])
     counts = {name: table["counts"] for name, table in routed.items()}
-    checked, active = [], []  # per partition: the checked frames and, apart, its months
+    # Per partition: its routed slices, its checked frames and, apart, its active months.
+    # The slices are kept until the partition is finished (its quarantine writes their rows
+    # as read); the checked frames hold the typed rows only.
+    pieces, checked, active = [], [], []
     for partition in range(n_partitions):
-        # Each partition's slices are let go once its check is submitted: an executor that
-        # keeps results on disk removes their files then, not at the end of the load.
-        pieces = {name: _taken(table["rows"], partition) for name, table in routed.items()}
+        pieces.append({name: _taken(table["rows"], partition) for name, table in routed.items()})
         frames, months = executor.submit_parts(
-            checked_partition, 2, partition, pieces, params.validation, counts
+            checked_partition, 2, partition, pieces[-1], params.validation, counts
         )
         checked.append(frames)
         active.append(months)
-        del pieces
     months = [m for m in executor.gather(active) if m]
     if not months:
         raise DataContractError("customers", None, "empty table", "a required table has no rows")
@@ -100,7 +100,13 @@ def load_partitions(
         folder = _partition_folder(rejected_dir, number)
         loads.append(
             executor.submit_parts(
-                finished_partition, 2, _taken(checked, number), decided, branches, folder
+                finished_partition,
+                2,
+                _taken(checked, number),
+                _taken(pieces, number),
+                decided,
+                branches,
+                folder,
             )
         )
     reports = executor.gather([report for _, report in loads])

@@ -1,10 +1,10 @@
 """Customers are the unit of distribution: every row of a customer lands in one partition.
 
-A customer's partition is a keyed SipHash of its ``customer_id`` text (UTF-8)
-modulo the number of partitions: the same on every machine, process and run,
-unlike Python's salted ``hash``. Partitions are subsets of customers; within a
-partition customers stay sorted by id and activity rows keep their input order,
-so every feature builder sees exactly the rows the local engine gives it.
+A customer's partition is a 64-bit hash of its ``customer_id`` text (UTF-8 bytes,
+pipeline/data/hashing.py) modulo the number of partitions: the same on every
+machine, process and run, unlike Python's salted ``hash``. Partitions are subsets
+of customers; within a partition customers stay sorted by id and activity rows
+keep their input order, so every feature builder sees exactly the rows the local engine gives it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import pandas as pd
 
 from pipeline.core.contract import ACTIVITY_TABLES, Tables
 from pipeline.core.executor import Executor
+from pipeline.data.hashing import text_hashes
 from pipeline.data.quarantine import LoadReport
-
-HASH_KEY = "churn-partitions"
-"""SipHash key (16 bytes). Changing it moves customers between partitions, nothing else."""
 
 
 @dataclass
@@ -57,22 +55,17 @@ def partition_tables(tables: Tables, executor: Executor, n_partitions: int) -> P
     return PartitionedTables(parts, n_partitions, tables.observation_end, None, tables)
 
 
-def customer_partitions(customer_ids: pd.Series | np.ndarray, n_partitions: int) -> np.ndarray:
+def customer_partitions(customer_ids, n_partitions: int) -> np.ndarray:
     """Return each id's partition, ``0 .. n_partitions - 1`` (int32); a missing id goes with "".
 
     Args:
-        customer_ids: ids as text (the loader's ``customer_id``).
+        customer_ids: ids as text (the loader's ``customer_id``): a Series, an array of
+            strings or an Arrow array.
         n_partitions: number of partitions (at least 1).
     """
     if n_partitions < 1:
         raise ValueError(f"n_partitions must be at least 1, not {n_partitions}")
-    # Activity rows repeat their customer's id: hash each distinct id once.
-    codes, distinct = pd.factorize(pd.Series(customer_ids, copy=False), use_na_sentinel=True)
-    text = np.append(np.asarray(distinct, dtype=object), "")
-    hashes = pd.util.hash_array(text, hash_key=HASH_KEY, categorize=False)
-    of_distinct = (hashes % np.uint64(n_partitions)).astype(np.int32)
-    # Code -1 (a missing id) picks the appended "".
-    return of_distinct[codes]
+    return (text_hashes(customer_ids) % np.uint64(n_partitions)).astype(np.int32)
 
 
 def partition_order(partition: np.ndarray, n_partitions: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.contract import TableSchema
+from pipeline.data.hashing import mix_in_place
 
 DUPLICATE_ROW = "duplicate row"
 DEDUPLICATED = ("trades", "transfers", "events")
@@ -65,7 +66,7 @@ def row_hashes(
             )
             np.multiply(part, np.uint64(0x100000001B3), out=part)
             np.bitwise_xor(part, integers, out=part)
-            _mix_in_place(part)
+            mix_in_place(part)
         hashed[rows] = part
     return hashed
 
@@ -118,13 +119,3 @@ def _column_integers(values: pd.Series) -> np.ndarray:
         numbers[np.isnan(numbers)] = np.nan
         return numbers.view(np.uint64)
     return pd.factorize(values)[0].astype(np.uint64)
-
-
-def _mix_in_place(values: np.ndarray) -> None:
-    """Scramble 64-bit values (the splitmix64 finaliser), so column order matters."""
-    shifted = np.empty_like(values)
-    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
-        np.right_shift(values, np.uint64(shift), out=shifted)
-        np.bitwise_xor(values, shifted, out=values)
-        if factor is not None:
-            np.multiply(values, np.uint64(factor), out=values)

@@ -6,6 +6,8 @@ partitions, one at a time here and side by side in worker processes.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -180,3 +182,25 @@ def test_churn_validate_on_partitions_reports_and_quarantines_as_whole(faulty, t
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "many" / "rejected" / name), expected
         )
+
+
+def test_columns_keep_the_export_order_with_the_id_not_first(split_demo_data, params, tmp_path):
+    # A partition waiting for the observation end keeps no typed ids; the finish puts the
+    # column back where the export had it (here after the date, before an extra column).
+    data = tmp_path / "data"
+    shutil.copytree(split_demo_data, data)
+    for file in sorted((data / "trades").glob("*.parquet")):
+        trades = pd.read_parquet(file)
+        order = [
+            "trade_date",
+            "customer_id",
+            *[c for c in trades if c not in ("trade_date", "customer_id")],
+        ]
+        trades[order].assign(desk="D1").to_parquet(file, index=False)
+    (_, [tables]), (_, pieces) = (
+        load(data, params, tmp_path / "one", 1),
+        load(data, params, tmp_path / "many", 3),
+    )
+    assert list(tables.trades.columns)[:2] == ["trade_date", "customer_id"]
+    for part in pieces:
+        assert list(part.trades.columns) == list(tables.trades.columns)
