@@ -55,11 +55,10 @@ def text_hashes(values: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> 
 
 
 def _large_strings(values) -> pa.LargeStringArray:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    elif not isinstance(values, pa.Array):
+    """Return the values as one Arrow array of large strings (64-bit offsets)."""
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
         values = pa.array(values, type=pa.large_string(), from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):  # a pandas Series backed by Arrow chunks
+    if isinstance(values, pa.ChunkedArray):  # also a pandas Series backed by Arrow chunks
         values = values.combine_chunks()
     if isinstance(values.type, pa.DictionaryType):
         values = values.dictionary_decode()
@@ -80,6 +79,7 @@ def _fnv_side_by_side(
         by_length = slice(None)
     else:
         chosen = np.flatnonzero(rows)
+        # Lengths of at most VECTOR_BYTES fit 8 bits: numpy sorts those by radix, in one pass.
         by_length = chosen[np.argsort(lengths[chosen].astype(np.uint8), kind="stable")]
     sorted_lengths = lengths[by_length]
     sorted_starts = starts[by_length]
