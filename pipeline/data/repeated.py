@@ -16,7 +16,7 @@ from pipeline.data.hashing import mix_in_place
 
 DUPLICATE_ROW = "duplicate row"
 DEDUPLICATED = ("trades", "transfers", "events")
-MOST_BUCKETS = 1 << 24  # 16M counts (134 MB): for tables of up to 8M rows
+BITMAP_SPREAD = 64  # bits of the recurring values' bitmap per recurring value (few false hits)
 HASH_SLICE_ROWS = 1 << 20  # rows hashed at a time
 
 
@@ -74,29 +74,29 @@ def row_hashes(
 def recurring(hashes: np.ndarray) -> np.ndarray:
     """Return which hashes occur more than once.
 
-    Up to :data:`MOST_BUCKETS` hashes, two cheap counts first: a hash whose low or
-    high bits fall in a bucket (of twice as many as there are hashes) that no other
-    hash shares is unique; only the others go through a hash table. Beyond that
-    the buckets would be crowded, and every hash goes through the table.
+    The recurring values are found in a sorted copy (neighbours equal); each hash is
+    then looked up among them, first through a bitmap of their low bits (one gather per
+    hash, a few hundred kilobytes whatever the table's size), then exactly for the few
+    hashes whose bits are in it (16 MB at most).
     """
-    maybe = np.ones(len(hashes), dtype=bool)
-    bits = max(int(2 * len(hashes) - 1).bit_length(), 10)
-    if bits <= MOST_BUCKETS.bit_length() - 1:
-        buckets = np.empty(len(hashes), dtype=np.intp)
-        as_bits = buckets.view(np.uint64)
-        mask = np.uint64((1 << bits) - 1)
-        for shift in (np.uint64(0), np.uint64(64 - bits)):
-            np.right_shift(hashes, shift, out=as_bits)
-            np.bitwise_and(as_bits, mask, out=as_bits)
-            counts = np.bincount(buckets, minlength=1 << bits)
-            for start in range(0, len(hashes), HASH_SLICE_ROWS):
-                rows = slice(start, start + HASH_SLICE_ROWS)
-                maybe[rows] &= counts[buckets[rows]] > 1
-            del counts  # before the next count: two would be held at once
-        del buckets, as_bits
     found = np.zeros(len(hashes), dtype=bool)
-    rows = np.flatnonzero(maybe)
-    found[rows] = pd.Series(hashes[rows]).duplicated(keep=False).to_numpy()
+    ordered = np.sort(hashes)
+    values = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not len(values):
+        return found
+    bits = min(max(int(len(values) * BITMAP_SPREAD).bit_length(), 16), 24)
+    low = np.uint64((1 << bits) - 1)
+    bitmap = np.zeros(1 << bits, dtype=bool)
+    bitmap[(values & low).astype(np.intp)] = True
+    hits = [
+        start
+        + np.flatnonzero(bitmap[(hashes[start : start + HASH_SLICE_ROWS] & low).astype(np.intp)])
+        for start in range(0, len(hashes), HASH_SLICE_ROWS)
+    ]
+    maybe = np.concatenate(hits)
+    place = np.minimum(np.searchsorted(values, hashes[maybe]), len(values) - 1)
+    found[maybe] = values[place] == hashes[maybe]
     return found
 
 

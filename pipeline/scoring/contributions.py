@@ -13,13 +13,13 @@ on a 100-tree model here, this about a tenth of it (benchmarks/bench_scoring.py)
 A leaf's line (Shapley values of the leaf's output over its path's features): with
 ``z_j`` the share of training rows that follow feature j's branches on the path
 and ``o_j`` whether the row meets them, feature i gets ``value x (o_i - z_i) x
-sum_k w(k) q_k``, where ``q_k`` are the coefficients of ``prod_{j != i} (z_j +
-o_j t)`` and ``w(k) = k! (m - k - 1)! / m!`` over the path's m features.
+integral over [0, 1] of prod_{j != i} (z_j (1 - t) + o_j t) dt`` (the Shapley
+weights ``k! (m - k - 1)! / m!`` are that integral's Beta weights), computed
+exactly by Gauss-Legendre quadrature, the tables of many leaves side by side.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ CACHED_TABLE_FEATURES = 12
 (at most 4,096 lines, 390 KB), within :data:`CACHED_TABLE_BYTES` for the whole model;
 other leaves compute the lines of the patterns each batch holds."""
 CACHED_TABLE_BYTES = 64_000_000  # the tables kept stay this small whatever the model's size
+TABLE_BATCH_CELLS = 1 << 20  # leaves x patterns x m x nodes made at once (8 MB of memory)
 COUNTED_PATTERN_FEATURES = 20  # up to 2^20 patterns found by counting, beyond by sorting
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: |x| at most this is zero
 
@@ -69,6 +70,8 @@ class PathExplainer:
         self.trees = [_read_tree(root) for root in roots]
         self.bias = float(sum(_expected_value(root) for root in roots))
         self.cached_bytes = 0
+        self.tables_kept = False
+        self.widest = max((len(leaf.features) for t in self.trees for leaf in t.leaves), default=0)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Return ``[rows x (features + 1)]`` contributions, the last column the bias."""
@@ -76,24 +79,56 @@ class PathExplainer:
         columns = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)
         out = np.zeros((self.n_features + 1, columns.shape[1]))
         out[-1] = self.bias
+        if columns.shape[1] and not self.tables_kept:
+            self._keep_tables()
         if columns.shape[1]:
+            lines = np.empty((self.widest, columns.shape[1]))  # one leaf's lines at a time
             for tree in self.trees:
-                went_left = _decisions(tree, columns)
+                sides = _sides(tree, columns)
                 for leaf in tree.leaves:
                     if len(leaf.features):
-                        out[leaf.features] += self._lines(leaf, _pattern_codes(leaf, went_left))
+                        found = self._lines(leaf, _pattern_codes(leaf, sides), lines)
+                        for line, feature in zip(found, leaf.features.tolist(), strict=True):
+                            out[feature] += line
         return out.T
 
-    def _lines(self, leaf: _Leaf, codes: np.ndarray) -> np.ndarray:
-        """Return each row's contributions to the leaf's path features ``[m x rows]``."""
+    def _keep_tables(self) -> None:
+        """Make every pattern's lines of the leaves kept within the budget, once.
+
+        Leaves are kept in tree order while :data:`CACHED_TABLE_BYTES` lasts; the
+        tables of leaves with as many features are made side by side, a few
+        megabytes of working memory at a time.
+        """
+        self.tables_kept = True
+        kept: dict[int, list[_Leaf]] = {}
+        for tree in self.trees:
+            for leaf in tree.leaves:
+                m = len(leaf.features)
+                size = (1 << m) * m * 8
+                if (
+                    0 < m <= CACHED_TABLE_FEATURES
+                    and self.cached_bytes + size <= CACHED_TABLE_BYTES
+                ):
+                    kept.setdefault(m, []).append(leaf)
+                    self.cached_bytes += size
+        for m, leaves in kept.items():
+            patterns = np.arange(1 << m)
+            step = max(1, TABLE_BATCH_CELLS // ((1 << m) * m * (m + 1) // 2))
+            for start in range(0, len(leaves), step):
+                batch = leaves[start : start + step]
+                values = np.array([leaf.value for leaf in batch])
+                tables = _pattern_tables(values, np.stack([leaf.zero for leaf in batch]), patterns)
+                for leaf, table in zip(batch, tables, strict=True):
+                    leaf.table = np.ascontiguousarray(table.T)
+
+    def _lines(self, leaf: _Leaf, codes: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        """Return each row's contributions to the leaf's path features ``[m x rows]``.
+
+        A kept table's lines are written into ``lines`` (at least m rows).
+        """
         m = len(leaf.features)
-        if leaf.table is None and m <= CACHED_TABLE_FEATURES:
-            size = (1 << m) * m * 8
-            if self.cached_bytes + size <= CACHED_TABLE_BYTES:
-                leaf.table = np.ascontiguousarray(_pattern_table(leaf, np.arange(1 << m)).T)
-                self.cached_bytes += size
         if leaf.table is not None:
-            return leaf.table[:, codes]
+            return np.take(leaf.table, codes, axis=1, out=lines[:m])
         # Only the patterns this batch holds.
         if m <= COUNTED_PATTERN_FEATURES:
             present = np.flatnonzero(np.bincount(codes, minlength=1 << m))
@@ -193,16 +228,19 @@ def _category_set(split: dict) -> np.ndarray | None:
     return np.array([int(c) for c in str(split["threshold"]).split("||")], dtype=np.float64)
 
 
-def _decisions(tree: _Tree, columns: np.ndarray) -> np.ndarray:
-    """Return ``[splits x rows]``: whether each row goes left at each split (LightGBM's rule)."""
-    went_left = np.empty((len(tree.feature), columns.shape[1]), dtype=bool)
+def _sides(tree: _Tree, columns: np.ndarray) -> np.ndarray:
+    """Return ``[2 x splits x rows]``: whether each row goes left, then right, at each split.
+
+    LightGBM's rule: a missing or negative category goes right, others by membership;
+    a missing value by the split's missing type and default direction.
+    """
+    sides = np.empty((2, len(tree.feature), columns.shape[1]), dtype=bool)
     for split, feature in enumerate(tree.feature):
         values = columns[feature]
         categories = tree.categories[split]
         if categories is not None:
-            # A missing or negative category goes right; others by membership.
             known = ~np.isnan(values) & (values >= 0)
-            went_left[split] = known & np.isin(np.trunc(np.where(known, values, -1)), categories)
+            sides[0, split] = known & np.isin(np.trunc(np.where(known, values, -1)), categories)
             continue
         nan = np.isnan(values)
         missing_type = tree.missing[split]
@@ -217,41 +255,53 @@ def _decisions(tree: _Tree, columns: np.ndarray) -> np.ndarray:
         left = values <= tree.threshold[split]
         if missing is not None:
             left = np.where(missing, tree.default_left[split], left)
-        went_left[split] = left
-    return went_left
+        sides[0, split] = left
+    np.logical_not(sides[0], out=sides[1])
+    return sides
 
 
-def _pattern_codes(leaf: _Leaf, went_left: np.ndarray) -> np.ndarray:
-    """Return each row's pattern: bit j set when it meets feature j's conditions on the path."""
-    codes = np.zeros(went_left.shape[1], dtype=np.intp)
+def _pattern_codes(leaf: _Leaf, sides: np.ndarray) -> np.ndarray:
+    """Return each row's pattern: bit j set when it meets feature j's conditions on the path.
+
+    A code takes one byte for up to 8 features, two for up to 16 (cheaper to build and read).
+    """
+    m = len(leaf.conditions)
+    kind = np.uint8 if m <= 8 else np.uint16 if m <= 16 else np.intp
+    codes = np.zeros(sides.shape[2], dtype=kind)
     for bit, conditions in enumerate(leaf.conditions):
-        met = np.ones(went_left.shape[1], dtype=bool)
-        for split, left in conditions:
-            met &= went_left[split] if left else ~went_left[split]
-        codes |= met.astype(np.intp) << bit
+        split, left = conditions[0]
+        met = sides[0 if left else 1, split]
+        if len(conditions) > 1:
+            met = met.copy()
+            for split, left in conditions[1:]:
+                met &= sides[0 if left else 1, split]
+        codes |= met.view(np.uint8).astype(kind, copy=False) << kind(bit)
     return codes
 
 
 def _pattern_table(leaf: _Leaf, patterns: np.ndarray) -> np.ndarray:
     """Return ``[patterns x m]``: what the leaf adds to each path feature under each pattern."""
-    m = len(leaf.features)
-    z = leaf.zero
-    met = ((patterns[:, None] >> np.arange(m)) & 1).astype(np.float64)
-    # Coefficients of prod_j (z_j + o_j t), lowest power first.
-    poly = np.zeros((len(patterns), m + 1))
-    poly[:, 0] = 1.0
-    for j in range(m):
-        shifted = poly[:, :-1] * met[:, j : j + 1]
-        poly *= z[j]
-        poly[:, 1:] += shifted
-    # Divide out each feature's own factor: by z_i when unmet, by (z_i + t) when met.
-    without = np.empty((len(patterns), m, m))
-    without[:, :, m - 1] = poly[:, None, m]
-    for k in range(m - 1, 0, -1):
-        without[:, :, k - 1] = poly[:, None, k] - z[None, :] * without[:, :, k]
-    unmet = poly[:, None, :m] / z[None, :, None]
-    without = np.where(met[:, :, None] > 0, without, unmet)
-    weights = np.array(
-        [math.factorial(k) * math.factorial(m - k - 1) / math.factorial(m) for k in range(m)]
+    return _pattern_tables(np.array([leaf.value]), leaf.zero[None, :], patterns)[0]
+
+
+def _pattern_tables(values: np.ndarray, zero: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """Return ``[leaves x patterns x m]`` for leaves of m path features each, side by side.
+
+    ``values`` holds each leaf's value, ``zero`` its features' shares ``[leaves x m]``.
+    The Shapley weights are ``w(k) = integral of t^k (1 - t)^(m-k-1) dt`` over [0, 1], so
+    ``sum_k w(k) q_k = integral of prod_{j != i} (z_j (1 - t) + o_j t) dt``: a polynomial
+    of degree m - 1 in t, which Gauss-Legendre quadrature with ceil(m / 2) nodes gives
+    exactly. Each node's product over all features is divided by feature i's own factor.
+    """
+    m = zero.shape[1]
+    x, w = np.polynomial.legendre.leggauss(max(1, (m + 1) // 2))
+    t, weight = (x + 1) / 2, w / 2  # nodes and weights on [0, 1]
+    met = ((patterns[:, None] >> np.arange(m)) & 1).astype(np.float64)  # [patterns x m]
+    # Each feature's factor at each node under each pattern: [leaves x nodes x patterns x m].
+    factors = zero[:, None, None, :] * (1 - t)[None, :, None, None] + (
+        met[None, None, :, :] * t[None, :, None, None]
     )
-    return leaf.value * (met - z[None, :]) * (without @ weights)
+    product = np.prod(factors, axis=3, keepdims=True)
+    np.divide(product, factors, out=factors)  # each feature's factor divided out
+    shapley = np.einsum("n,lnpm->lpm", weight, factors)
+    return values[:, None, None] * (met[None] - zero[:, None, :]) * shapley

@@ -70,15 +70,25 @@ def test_equal_rows_hash_equal_and_zero_signs_and_nans_are_one_value():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), max_size=40))
 def test_recurring_hashes_are_pandas_duplicates(parts):
-    # Hashes that share their low or high 24 bits (one bucket) without being equal.
+    # Hashes that share their low bits (one bit of the bitmap) without being equal.
     hashes = np.array(
         [(high << 40) | (middle << 24) | low for high, middle, low in parts], dtype=np.uint64
     )
     expected = pd.Series(hashes).duplicated(keep=False).to_numpy()
     np.testing.assert_array_equal(recurring(hashes), expected)
-    with pytest.MonkeyPatch.context() as patch:  # more hashes than buckets: no counting
-        patch.setattr(repeated, "MOST_BUCKETS", 1 << 4)
+    with pytest.MonkeyPatch.context() as patch:  # looked up a few hashes at a time
+        patch.setattr(repeated, "HASH_SLICE_ROWS", 3)
         np.testing.assert_array_equal(recurring(hashes), expected)
+
+
+def test_recurring_finds_the_largest_hashes_and_a_table_of_repeats():
+    top = np.iinfo(np.uint64).max
+    hashes = np.array([top, 5, top, 0, 5, 0, 7], dtype=np.uint64)
+    expected = [True, True, True, True, True, True, False]
+    np.testing.assert_array_equal(recurring(hashes), expected)
+    every = np.repeat(np.arange(200_000, dtype=np.uint64) << np.uint64(24), 2)  # low bits equal
+    assert recurring(every).all()
+    assert not recurring(np.arange(1000, dtype=np.uint64)).any()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

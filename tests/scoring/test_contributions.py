@@ -1,9 +1,13 @@
 """Path-table contributions equal LightGBM's exact pred_contrib, and so do the reasons they give."""
 
+import math
+
 import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.scoring import contributions
 from pipeline.scoring.contributions import PathExplainer
@@ -92,3 +96,53 @@ def test_reasons_equal_those_of_the_exact_contributions(model_folder, demo_matri
     assert sum(1 for r in expected if r) > 1000  # most rows have a reason to compare
     assert [r[0].text if r else None for r in got] == [r[0].text if r else None for r in expected]
     assert [[r.text for r in row] for row in got] == [[r.text for r in row] for row in expected]
+
+
+def shapley_by_definition(value, zero, pattern):
+    """Each feature's Shapley value of one leaf, summing over every coalition of the others."""
+    m = len(zero)
+    met = [(pattern >> j) & 1 for j in range(m)]
+    result = []
+    for i in range(m):
+        total = 0.0
+        others = [j for j in range(m) if j != i]
+        for mask in range(1 << len(others)):
+            known = {others[b] for b in range(len(others)) if (mask >> b) & 1}
+            weight = math.factorial(len(known)) * math.factorial(m - len(known) - 1)
+            rest = math.prod(met[j] if j in known else zero[j] for j in others)
+            total += weight / math.factorial(m) * value * (met[i] - zero[i]) * rest
+        result.append(total)
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 1.0), min_size=1, max_size=7),
+    st.floats(-3.0, 3.0),
+)
+def test_leaf_tables_equal_the_shapley_definition(zero, value):
+    m = len(zero)
+    patterns = np.arange(1 << m)
+    tables = contributions._pattern_tables(
+        np.array([value, -value]), np.array([zero, zero]), patterns
+    )
+    for pattern in patterns:
+        expected = shapley_by_definition(value, zero, int(pattern))
+        np.testing.assert_allclose(tables[0, pattern], expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tables[1, pattern], -np.array(expected), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [3, 8, 9, 16, 17, 20])
+def test_pattern_codes_set_one_bit_per_feature_whose_conditions_hold(m):
+    rng = np.random.default_rng(m)
+    splits, rows = 2 * m, 500
+    left = rng.random((splits, rows)) < 0.6
+    sides = np.stack([left, ~left])
+    # Feature j: split j taken left, and (for odd j) split m + j taken right too.
+    conditions = [[(j, True)] + ([(m + j, False)] if j % 2 else []) for j in range(m)]
+    leaf = contributions._Leaf(1.0, np.arange(m), conditions, np.full(m, 0.5))
+    expected = np.zeros(rows, dtype=np.int64)
+    for j in range(m):
+        holds = left[j] & (~left[m + j] if j % 2 else True)
+        expected += holds.astype(np.int64) << j
+    np.testing.assert_array_equal(contributions._pattern_codes(leaf, sides), expected)
