@@ -122,11 +122,16 @@ def plays_for(choice: CauseChoice, frame: pd.DataFrame, playbook: Playbook) -> l
     """Return each account's play: its cause's, in its value tier's variant, figures filled in."""
     figures = play_figures(frame, playbook.rival_commission_rate)
     tiers = frame["value_tier"].astype(object).where(frame["value_tier"].notna(), None)
-    return [
-        playbook.slow_market_play(tier, said)
-        if source == SLOW_MARKET_SOURCE
-        else playbook.play_for(cause, tier, said)
-        for cause, source, tier, said in zip(
-            choice.cause, choice.source, tiers.to_numpy(), figures, strict=True
-        )
-    ]
+    templates: dict[tuple[str, bool, str | None], str] = {}  # one per cause, source and tier
+    plays = []
+    for cause, source, tier, said in zip(
+        choice.cause, choice.source, tiers.to_numpy(), figures, strict=True
+    ):
+        slow = source == SLOW_MARKET_SOURCE
+        template = templates.get((cause, slow, tier))
+        if template is None:
+            template = templates[(cause, slow, tier)] = (
+                playbook.slow_market_template(tier) if slow else playbook.play_template(cause, tier)
+            )
+        plays.append(template.format_map(said))
+    return plays

@@ -71,19 +71,27 @@ class Playbook:
 
     def play_for(self, cause: str, tier: str | None, figures: Mapping[str, str]) -> str:
         """Return the play of a cause for an account: its tier's variant and figures filled in."""
-        entry = next(c for c in self.causes if c.name == cause)
-        return self._said(entry.play, entry.tiers.get(tier or ""), figures)
+        return self.play_template(cause, tier).format_map(figures)
 
     def slow_market_play(self, tier: str | None, figures: Mapping[str, str]) -> str:
         """Return the play of "other: slow market" (the ``other`` play when none is written)."""
-        if not self.slow_market:
-            return self.play_for(FALLBACK_CAUSE, tier, figures)
-        other = next(c for c in self.causes if c.name == FALLBACK_CAUSE)
-        return self._said(self.slow_market, other.tiers.get(tier or ""), figures)
+        return self.slow_market_template(tier).format_map(figures)
 
-    def _said(self, play: str, variant: str | None, figures: Mapping[str, str]) -> str:
+    def play_template(self, cause: str, tier: str | None) -> str:
+        """Return the play of a cause in a tier's variant, its ``{figures}`` not yet filled in."""
+        entry = next(c for c in self.causes if c.name == cause)
+        return self._joined(entry.play, entry.tiers.get(tier or ""))
+
+    def slow_market_template(self, tier: str | None) -> str:
+        """Return the play of "other: slow market" in a tier's variant, figures not filled in."""
+        if not self.slow_market:
+            return self.play_template(FALLBACK_CAUSE, tier)
+        other = next(c for c in self.causes if c.name == FALLBACK_CAUSE)
+        return self._joined(self.slow_market, other.tiers.get(tier or ""))
+
+    def _joined(self, play: str, variant: str | None) -> str:
         parts = [play, variant or "", self.failed_retention]
-        return " ".join(part for part in parts if part).format_map(figures)
+        return " ".join(part for part in parts if part)
 
     def causes_by_driver(self) -> dict[str, tuple[int, ...]]:
         """Return, for every driver, the positions of the causes that list it."""
@@ -254,27 +262,53 @@ def _figure_settings(figures: Any, where: str) -> dict[str, float]:
     return settings
 
 
-def play_figures(frame: pd.DataFrame, rival_commission_rate: float) -> list[dict[str, str]]:
+def play_figures(frame: pd.DataFrame, rival_commission_rate: float) -> list[Mapping[str, str]]:
     """Return each account's figures a play may cite, as words (:data:`PLAY_FIGURES`).
 
     The yearly difference is the customer's own traded value of the last 12 months
     times the gap between his commission rate (commission / traded value) and the
-    rival's rate: CNY 100,000 a year at 0.25% against 0.2% is CNY 50.
+    rival's rate: CNY 100,000 a year at 0.25% against 0.2% is CNY 50. A figure is
+    put in words when a play cites it (most plays cite none).
     """
     traded = np.nan_to_num(frame["traded_amount_12m"].to_numpy(np.float64))
     commission = np.nan_to_num(frame["commission_12m"].to_numpy(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
         own = np.where(traded > 0, commission / traded, np.nan)
     difference = np.where(traded > 0, commission - rival_commission_rate * traded, 0.0)
-    assets = frame["total_assets"].to_numpy(np.float64)
-    rival = f"{100 * rival_commission_rate:.3g}%"
-    return [
-        {
-            "traded_12m_cny": f"{t:,.0f}",
-            "own_rate": "unknown (no trades)" if np.isnan(o) else f"{100 * o:.3g}%",
-            "rival_rate": rival,
-            "yearly_difference_cny": f"{d:,.0f}",
-            "total_assets_cny": "unknown" if np.isnan(a) else f"{a:,.0f}",
-        }
-        for t, o, d, a in zip(traded, own, difference, assets, strict=True)
-    ]
+    values = {
+        "traded_12m_cny": traded,
+        "own_rate": own,
+        "rival_rate": np.full(len(frame), rival_commission_rate),
+        "yearly_difference_cny": difference,
+        "total_assets_cny": frame["total_assets"].to_numpy(np.float64),
+    }
+    return [_Figures(values, row) for row in range(len(frame))]
+
+
+def _figure_words(name: str, value: float) -> str:
+    """Say one figure of :data:`PLAY_FIGURES` in words."""
+    if name == "own_rate":
+        return "unknown (no trades)" if np.isnan(value) else f"{100 * value:.3g}%"
+    if name == "rival_rate":
+        return f"{100 * value:.3g}%"
+    if name == "total_assets_cny" and np.isnan(value):
+        return "unknown"
+    return f"{value:,.0f}"
+
+
+class _Figures(Mapping):
+    """One account's figures, each put in words when read."""
+
+    __slots__ = ("_row", "_values")
+
+    def __init__(self, values: Mapping[str, np.ndarray], row: int):
+        self._values, self._row = values, row
+
+    def __getitem__(self, name: str) -> str:
+        return _figure_words(name, float(self._values[name][self._row]))
+
+    def __iter__(self):
+        return iter(PLAY_FIGURES)
+
+    def __len__(self) -> int:
+        return len(PLAY_FIGURES)

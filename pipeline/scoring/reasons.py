@@ -78,22 +78,23 @@ def rule_reasons(frame: pd.DataFrame, per_account: int) -> list[list[Reason]]:
     reasons: list[list[Reason]] = [[] for _ in range(len(frame))]
     for position, flag in enumerate(RULE_FLAGS):
         rows = np.flatnonzero(said[:, position])
-        measure = RULE_MEASURES[flag]
-        words = _said_values(measure, columns[measure][rows])
-        for row, text in zip(rows.tolist(), words, strict=True):
-            reasons[row].append(Reason(text + RULE_MARK, (flag, measure)))
+        found = _said_reasons(flag, columns[RULE_MEASURES[flag]][rows])
+        for row, reason in zip(rows.tolist(), found, strict=True):
+            reasons[row].append(reason)
     return reasons
 
 
-def _said_values(column: str, values: np.ndarray) -> list[str]:
-    """Return ``describe`` of each value, saying each distinct value once."""
-    said: dict[object, str] = {}
-    words = []
+def _said_reasons(flag: str, values: np.ndarray) -> list[Reason]:
+    """Return a fired flag's reason for each value of its measure (each distinct one made once)."""
+    measure = RULE_MEASURES[flag]
+    made: dict[object, Reason] = {}
+    found = []
     for value in values.tolist():
-        if value not in said:
-            said[value] = describe(column, value)
-        words.append(said[value])
-    return words
+        reason = made.get(value)
+        if reason is None:
+            reason = made[value] = Reason(describe(measure, value) + RULE_MARK, (flag, measure))
+        found.append(reason)
+    return found
 
 
 def model_reasons(
