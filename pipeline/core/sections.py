@@ -269,7 +269,7 @@ class EngineParams(Section):
     n_workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     partitions: int | None = Field(None, ge=1)
-    partition_rows: int = Field(10_000_000, gt=0)
+    partition_rows: int = Field(20_000_000, gt=0)
     spill_dir: str | None = None
     gather_max_rows: int = Field(5_000_000, ge=0)
     worker_memory: str = "auto"
