@@ -76,8 +76,8 @@ def recurring(hashes: np.ndarray) -> np.ndarray:
 
     The recurring values are found in a sorted copy (neighbours equal); each hash is
     then looked up among them, first through a bitmap of their low bits (one gather per
-    hash, a few hundred kilobytes whatever the table's size), then exactly for the few
-    hashes whose bits are in it (16 MB at most).
+    hash; 8 KB to 16 MB, by how many values recur), then exactly, by binary search, for
+    the few hashes whose bits are set in it.
     """
     found = np.zeros(len(hashes), dtype=bool)
     ordered = np.sort(hashes)
