@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from models.cause_model import ChurnCauseModel
-from pipeline.scoring.playbook import FALLBACK_CAUSE, Playbook, play_figures
+from pipeline.scoring.figures import play_figures
+from pipeline.scoring.playbook import FALLBACK_CAUSE, Playbook
 from pipeline.scoring.reasons import Reason
 
 

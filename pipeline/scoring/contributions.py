@@ -20,10 +20,10 @@ exactly by Gauss-Legendre quadrature, the tables of many leaves side by side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
+
+from pipeline.scoring.trees import Leaf, expected_value, read_tree, sides_taken
 
 CACHED_TABLE_FEATURES = 12
 """Leaves with at most this many distinct path features may keep every pattern's line
@@ -32,30 +32,6 @@ other leaves compute the lines of the patterns each batch holds."""
 CACHED_TABLE_BYTES = 64_000_000  # the tables kept stay this small whatever the model's size
 TABLE_BATCH_CELLS = 1 << 20  # leaves x patterns x m x nodes made at once (8 MB of memory)
 COUNTED_PATTERN_FEATURES = 20  # up to 2^20 patterns found by counting, beyond by sorting
-ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: |x| at most this is zero
-
-
-@dataclass
-class _Tree:
-    """One tree's splits as arrays, and its leaves' paths."""
-
-    feature: np.ndarray
-    threshold: np.ndarray
-    categories: list[np.ndarray | None]
-    default_left: np.ndarray
-    missing: list[str]
-    leaves: list[_Leaf]
-
-
-@dataclass
-class _Leaf:
-    """A leaf: its path's distinct features, their conditions and shares, its value."""
-
-    value: float
-    features: np.ndarray  # distinct feature indices on the path
-    conditions: list[list[tuple[int, bool]]]  # per feature: (split, went left)
-    zero: np.ndarray  # per feature: the share of training rows down its branches
-    table: np.ndarray | None = field(default=None, repr=False)
 
 
 class PathExplainer:
@@ -67,8 +43,8 @@ class PathExplainer:
         self.n_features = int(dump["max_feature_idx"]) + 1
         self.categories = booster.pandas_categorical or []
         roots = [info["tree_structure"] for info in dump["tree_info"]]
-        self.trees = [_read_tree(root) for root in roots]
-        self.bias = float(sum(_expected_value(root) for root in roots))
+        self.trees = [read_tree(root) for root in roots]
+        self.bias = float(sum(expected_value(root) for root in roots))
         self.cached_bytes = 0
         self.tables_kept = False
         self.widest = max((len(leaf.features) for t in self.trees for leaf in t.leaves), default=0)
@@ -79,12 +55,12 @@ class PathExplainer:
         columns = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)
         out = np.zeros((self.n_features + 1, columns.shape[1]))
         out[-1] = self.bias
-        if columns.shape[1] and not self.tables_kept:
-            self._keep_tables()
         if columns.shape[1]:
+            if not self.tables_kept:
+                self._keep_tables()
             lines = np.empty((self.widest, columns.shape[1]))  # one leaf's lines at a time
             for tree in self.trees:
-                sides = _sides(tree, columns)
+                sides = sides_taken(tree, columns)
                 for leaf in tree.leaves:
                     if len(leaf.features):
                         found = self._lines(leaf, _pattern_codes(leaf, sides), lines)
@@ -100,7 +76,7 @@ class PathExplainer:
         megabytes of working memory at a time.
         """
         self.tables_kept = True
-        kept: dict[int, list[_Leaf]] = {}
+        kept: dict[int, list[Leaf]] = {}
         for tree in self.trees:
             for leaf in tree.leaves:
                 m = len(leaf.features)
@@ -121,7 +97,7 @@ class PathExplainer:
                 for leaf, table in zip(batch, tables, strict=True):
                     leaf.table = np.ascontiguousarray(table.T)
 
-    def _lines(self, leaf: _Leaf, codes: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    def _lines(self, leaf: Leaf, codes: np.ndarray, lines: np.ndarray) -> np.ndarray:
         """Return each row's contributions to the leaf's path features ``[m x rows]``.
 
         A kept table's lines are written into ``lines`` (at least m rows).
@@ -159,108 +135,7 @@ class PathExplainer:
         return np.column_stack(columns) if columns else np.empty((len(frame), 0))
 
 
-def _read_tree(root: dict) -> _Tree:
-    splits: list[dict] = []
-    leaves: list[_Leaf] = []
-
-    def walk(node: dict, path: list[tuple[int, bool, float]]) -> None:
-        if "split_index" not in node:
-            leaves.append(_leaf(node, path, splits))
-            return
-        split = len(splits)
-        splits.append(node)
-        count = float(node["internal_count"])
-        for child, left in ((node["left_child"], True), (node["right_child"], False)):
-            walk(child, [*path, (split, left, _count(child) / count)])
-
-    walk(root, [])
-    return _Tree(
-        feature=np.array([s["split_feature"] for s in splits], dtype=np.int64),
-        threshold=np.array([_numeric_threshold(s) for s in splits], dtype=np.float64),
-        categories=[_category_set(s) for s in splits],
-        default_left=np.array([bool(s["default_left"]) for s in splits]),
-        missing=[s["missing_type"] for s in splits],
-        leaves=leaves,
-    )
-
-
-def _leaf(node: dict, path: list[tuple[int, bool, float]], splits: list[dict]) -> _Leaf:
-    features: dict[int, list[tuple[int, bool]]] = {}
-    zero: dict[int, float] = {}
-    for split, left, share in path:
-        feature = int(splits[split]["split_feature"])
-        features.setdefault(feature, []).append((split, left))
-        zero[feature] = zero.get(feature, 1.0) * share
-    order = list(features)
-    return _Leaf(
-        value=float(node["leaf_value"]),
-        features=np.array(order, dtype=np.int64),
-        conditions=[features[f] for f in order],
-        zero=np.array([zero[f] for f in order], dtype=np.float64),
-    )
-
-
-def _count(node: dict) -> float:
-    return float(node["internal_count"] if "internal_count" in node else node["leaf_count"])
-
-
-def _expected_value(root: dict) -> float:
-    if "split_index" not in root:
-        return float(root["leaf_value"])
-    total = float(root["internal_count"])
-    stack, value = [root], 0.0
-    while stack:
-        node = stack.pop()
-        if "split_index" in node:
-            stack += [node["left_child"], node["right_child"]]
-        else:
-            value += float(node["leaf_count"]) / total * float(node["leaf_value"])
-    return value
-
-
-def _numeric_threshold(split: dict) -> float:
-    return float(split["threshold"]) if split["decision_type"] == "<=" else np.nan
-
-
-def _category_set(split: dict) -> np.ndarray | None:
-    if split["decision_type"] != "==":
-        return None
-    return np.array([int(c) for c in str(split["threshold"]).split("||")], dtype=np.float64)
-
-
-def _sides(tree: _Tree, columns: np.ndarray) -> np.ndarray:
-    """Return ``[2 x splits x rows]``: whether each row goes left, then right, at each split.
-
-    LightGBM's rule: a missing or negative category goes right, others by membership;
-    a missing value by the split's missing type and default direction.
-    """
-    sides = np.empty((2, len(tree.feature), columns.shape[1]), dtype=bool)
-    for split, feature in enumerate(tree.feature):
-        values = columns[feature]
-        categories = tree.categories[split]
-        if categories is not None:
-            known = ~np.isnan(values) & (values >= 0)
-            sides[0, split] = known & np.isin(np.trunc(np.where(known, values, -1)), categories)
-            continue
-        nan = np.isnan(values)
-        missing_type = tree.missing[split]
-        if missing_type != "NaN":
-            values = np.where(nan, 0.0, values)
-        if missing_type == "Zero":
-            missing = np.abs(values) <= ZERO_THRESHOLD
-        elif missing_type == "NaN":
-            missing = nan
-        else:
-            missing = None
-        left = values <= tree.threshold[split]
-        if missing is not None:
-            left = np.where(missing, tree.default_left[split], left)
-        sides[0, split] = left
-    np.logical_not(sides[0], out=sides[1])
-    return sides
-
-
-def _pattern_codes(leaf: _Leaf, sides: np.ndarray) -> np.ndarray:
+def _pattern_codes(leaf: Leaf, sides: np.ndarray) -> np.ndarray:
     """Return each row's pattern: bit j set when it meets feature j's conditions on the path.
 
     A code takes one byte for up to 8 features, two for up to 16 (cheaper to build and read).
@@ -279,7 +154,7 @@ def _pattern_codes(leaf: _Leaf, sides: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _pattern_table(leaf: _Leaf, patterns: np.ndarray) -> np.ndarray:
+def _pattern_table(leaf: Leaf, patterns: np.ndarray) -> np.ndarray:
     """Return ``[patterns x m]``: what the leaf adds to each path feature under each pattern."""
     return _pattern_tables(np.array([leaf.value]), leaf.zero[None, :], patterns)[0]
 

@@ -6,7 +6,7 @@ to another). It is checked before scoring: every one of the guideline's eleven
 causes must appear once with a play, every driver must be a feature column or a
 ``warn_*`` flag the feature code builds, every tier variant must name a value
 tier, and every ``{figure}`` a play cites must be one of :data:`PLAY_FIGURES`,
-computed per account (:func:`play_figures`). Optional top-level entries:
+computed per account (:func:`pipeline.scoring.figures.play_figures`). Optional top-level entries:
 ``figures:`` (``rival_commission_rate``), ``failed_retention:`` (said after every
 play: what to offer when the play fails) and ``slow_market:`` (the play of
 "other: slow market").
@@ -22,25 +22,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
 from pipeline.core.contract import CLOSE_REASONS
 from pipeline.core.errors import ChurnError
+from pipeline.scoring.figures import PLAY_FIGURES
 
 PACKAGED = "retention_playbook.yaml"
 FALLBACK_CAUSE = "other"
 _CAUSE_KEYS = ("meaning", "drivers", "play", "tiers")
 _TOP_KEYS = ("causes", "figures", "failed_retention", "slow_market")
-PLAY_FIGURES = (
-    "traded_12m_cny",
-    "own_rate",
-    "rival_rate",
-    "yearly_difference_cny",
-    "total_assets_cny",
-)
-"""The figures a play may cite as ``{name}``, computed from the account's own features."""
 _FIGURE_SETTINGS = {"rival_commission_rate": 0.0002}
 
 
@@ -260,55 +251,3 @@ def _figure_settings(figures: Any, where: str) -> dict[str, float]:
             raise ChurnError(f"{where}.{key}: expected a rate between 0 and 1, got {value!r}")
         settings[key] = float(value)
     return settings
-
-
-def play_figures(frame: pd.DataFrame, rival_commission_rate: float) -> list[Mapping[str, str]]:
-    """Return each account's figures a play may cite, as words (:data:`PLAY_FIGURES`).
-
-    The yearly difference is the customer's own traded value of the last 12 months
-    times the gap between his commission rate (commission / traded value) and the
-    rival's rate: CNY 100,000 a year at 0.25% against 0.2% is CNY 50. A figure is
-    put in words when a play cites it (most plays cite none).
-    """
-    traded = np.nan_to_num(frame["traded_amount_12m"].to_numpy(np.float64))
-    commission = np.nan_to_num(frame["commission_12m"].to_numpy(np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own = np.where(traded > 0, commission / traded, np.nan)
-    difference = np.where(traded > 0, commission - rival_commission_rate * traded, 0.0)
-    values = {
-        "traded_12m_cny": traded,
-        "own_rate": own,
-        "rival_rate": np.full(len(frame), rival_commission_rate),
-        "yearly_difference_cny": difference,
-        "total_assets_cny": frame["total_assets"].to_numpy(np.float64),
-    }
-    return [_Figures(values, row) for row in range(len(frame))]
-
-
-def _figure_words(name: str, value: float) -> str:
-    """Say one figure of :data:`PLAY_FIGURES` in words."""
-    if name == "own_rate":
-        return "unknown (no trades)" if np.isnan(value) else f"{100 * value:.3g}%"
-    if name == "rival_rate":
-        return f"{100 * value:.3g}%"
-    if name == "total_assets_cny" and np.isnan(value):
-        return "unknown"
-    return f"{value:,.0f}"
-
-
-class _Figures(Mapping):
-    """One account's figures, each put in words when read."""
-
-    __slots__ = ("_row", "_values")
-
-    def __init__(self, values: Mapping[str, np.ndarray], row: int):
-        self._values, self._row = values, row
-
-    def __getitem__(self, name: str) -> str:
-        return _figure_words(name, float(self._values[name][self._row]))
-
-    def __iter__(self):
-        return iter(PLAY_FIGURES)
-
-    def __len__(self) -> int:
-        return len(PLAY_FIGURES)

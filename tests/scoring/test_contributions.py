@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.scoring import contributions
 from pipeline.scoring.contributions import PathExplainer
 from pipeline.scoring.reasons import model_reasons
+from pipeline.scoring.trees import Leaf
 
 
 def exact(booster, frame, num_iteration=None):
@@ -140,7 +141,7 @@ def test_pattern_codes_set_one_bit_per_feature_whose_conditions_hold(m):
     sides = np.stack([left, ~left])
     # Feature j: split j taken left, and (for odd j) split m + j taken right too.
     conditions = [[(j, True)] + ([(m + j, False)] if j % 2 else []) for j in range(m)]
-    leaf = contributions._Leaf(1.0, np.arange(m), conditions, np.full(m, 0.5))
+    leaf = Leaf(1.0, np.arange(m), conditions, np.full(m, 0.5))
     expected = np.zeros(rows, dtype=np.int64)
     for j in range(m):
         holds = left[j] & (~left[m + j] if j % 2 else True)

@@ -8,7 +8,8 @@ import yaml
 from features.builder.registry import model_feature_columns
 from pipeline.core.contract import CLOSE_REASONS
 from pipeline.core.errors import ChurnError
-from pipeline.scoring.playbook import load_playbook, play_figures
+from pipeline.scoring.figures import play_figures
+from pipeline.scoring.playbook import load_playbook
 
 KNOWN = model_feature_columns()
 TIERS = ["mass", "affluent", "high_net_worth"]
@@ -148,3 +149,49 @@ def test_a_playbook_without_the_causes_key_or_not_yaml_is_refused(tmp_path):
         load_playbook(path, KNOWN)
     with pytest.raises(ChurnError, match="no such file"):
         load_playbook(tmp_path / "absent.yaml", KNOWN)
+
+
+def test_each_account_gets_its_own_cause_tier_and_figures_in_its_play(tmp_path):
+    from pipeline.scoring.causes import DRIVERS_SOURCE, SLOW_MARKET_SOURCE, CauseChoice, plays_for
+
+    commission = {"play": "CNY {traded_12m_cny} at {own_rate}.", "tiers": {"mass": "Call."}}
+    entries = complete(commission=commission, service={"play": "Sorry.", "tiers": {"mass": "Go."}})
+    path = tmp_path / "playbook.yaml"
+    path.write_text(yaml.safe_dump({"causes": entries, "slow_market": "Wait."}, sort_keys=False))
+    playbook = load_playbook(str(path), KNOWN, TIERS)
+    # Per tier: two commission accounts with different figures, "other" as a cause and as
+    # the slow market's, a service account.
+    causes = ["commission", "commission", "other", "other", "commission", "service"] * 3
+    slow = [False, False, False, True, False, False] * 3
+    tiers = [t for t in TIERS for _ in range(6)]
+    traded = [100_000.0, 40_000.0, 1.0, 1.0, 100_000.0, 1.0] * 3
+    frame = pd.DataFrame(
+        {
+            "traded_amount_12m": traded,
+            "commission_12m": [250.0, 200.0, 0.0, 0.0, 250.0, 0.0] * 3,
+            "total_assets": np.nan,
+            "value_tier": pd.Categorical(tiers, categories=TIERS),
+        }
+    )
+    choice = CauseChoice(
+        causes,
+        np.full(len(causes), np.nan),
+        [SLOW_MARKET_SOURCE if s else DRIVERS_SOURCE for s in slow],
+    )
+    plays = plays_for(choice, frame, playbook)
+    figures = play_figures(frame, playbook.rival_commission_rate)
+    expected = [
+        playbook.slow_market_play(tier, said) if s else playbook.play_for(cause, tier, said)
+        for cause, s, tier, said in zip(causes, slow, tiers, figures, strict=True)
+    ]
+    assert plays == expected
+    mass = ["CNY 100,000 at 0.25%. Call.", "CNY 40,000 at 0.5%. Call.", "play for other"]
+    assert plays[:6] == [*mass, "Wait.", "CNY 100,000 at 0.25%. Call.", "Sorry. Go."]
+    assert plays[12:18] == [
+        "CNY 100,000 at 0.25%.",
+        "CNY 40,000 at 0.5%.",
+        "play for other",
+        "Wait.",
+        "CNY 100,000 at 0.25%.",
+        "Sorry.",
+    ]

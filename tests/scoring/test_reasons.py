@@ -134,6 +134,23 @@ def test_rule_reasons_list_fired_indicators_key_ones_first_up_to_n():
     ]
 
 
+def test_rule_reasons_say_each_accounts_own_measure():
+    X = frame(
+        [
+            {"warn_outflow": True, "outflow_share_6m": 0.33},
+            {"warn_outflow": True, "outflow_share_6m": 0.64},
+            {"warn_outflow": True, "outflow_share_6m": 0.33},
+            {"warn_outflow": True, "outflow_share_6m": np.nan},
+        ]
+    )
+    assert texts(rule_reasons(X, 1)) == [
+        ["funds out in 6 months = 33% of assets (warning indicator)"],
+        ["funds out in 6 months = 64% of assets (warning indicator)"],
+        ["funds out in 6 months = 33% of assets (warning indicator)"],
+        ["funds out in 6 months = unknown (warning indicator)"],
+    ]
+
+
 flags_and_numbers = st.fixed_dictionaries(
     {
         "warn_outflow": st.booleans(),
