@@ -13,6 +13,8 @@ import pandas as pd
 
 from pipeline.core.errors import ParamsError
 
+MICROSECONDS_PER_DAY = 86_400_000_000
+
 
 def month_index(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Return the integer month index of each date (time of day is ignored)."""

@@ -67,7 +67,7 @@ class SnapshotParams(Section):
 class FeatureParams(Section):
     """features: builder settings and the customer value model."""
 
-    chunk_customers: int = Field(10_000, gt=0)
+    chunk_customers: int = Field(5_000, gt=0)
     value_tier_assets: list[float] = [100_000.0, 1_000_000.0]
     value_tier_names: list[str] = ["mass", "affluent", "high_net_worth"]
     value_weight_contribution: float = 0.5

@@ -121,7 +121,11 @@ def _kept_activity(
     if problems.counts():
         kept = ~problems.rejected_mask()
         frame, positions = frame[kept], positions[kept]
+    frame = frame.reset_index(drop=True)
     customer_idx = positions.astype(np.int32)
     customer_id = pd.Categorical.from_codes(customer_idx, dtype=id_dtype, validate=False)
-    frame = frame.assign(customer_id=customer_id, customer_idx=customer_idx)
-    return frame.reset_index(drop=True)
+    # Series made without copying: the id codes and customer_idx are one array.
+    return frame.assign(
+        customer_id=pd.Series(customer_id, copy=False),
+        customer_idx=pd.Series(customer_idx, copy=False),
+    )

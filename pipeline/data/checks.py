@@ -18,7 +18,7 @@ from pipeline.core.params import ValidationParams
 from pipeline.data import coercion, validation
 from pipeline.data.observation import ActivityMonths, activity_months
 from pipeline.data.quarantine import RowProblems
-from pipeline.data.reader import release_arrow_memory
+from pipeline.data.reader import release_arrow_memory, use_system_memory_pool
 from pipeline.data.repeated import DUPLICATE_ROW, repeated_rows
 
 
@@ -55,6 +55,7 @@ def check_frames(
         DataContractError: a required column is missing, a required table is empty, or a
             column cannot be read as its type.
     """
+    use_system_memory_pool()
     for name, frame in raw.items():
         coercion.check_structure(name, frame, SCHEMAS[name])
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}
@@ -62,10 +63,17 @@ def check_frames(
     customer_days = validation.open_and_close_days(customers)
     positions = {}
     for name in (name for name in ACTIVITY_TABLES if name in typed):
-        positions[name] = _check_activity(
-            name, *typed[name], customers, rejected_ids, customer_days, rules
-        )
-        release_arrow_memory()  # the id lookups' Arrow buffers, before the next table
+        frame, problems = typed[name]
+        ids = frame["customer_id"]
+        positions[name] = validation.customer_positions(ids, customers["customer_id"])
+        release_arrow_memory()  # the lookup's buffers
+        compact = _ids_as_codes(ids, positions[name], customers["customer_id"])
+        if raw[name]["customer_id"].array is ids.array:  # read as typed: the same values
+            raw[name] = raw[name].assign(customer_id=compact)
+        typed[name] = (frame.assign(customer_id=compact), problems)
+        del ids, frame, compact
+        release_arrow_memory()  # the ids as read
+        _check_activity(name, *typed[name], positions[name], rejected_ids, customer_days, rules)
     dated = [
         _kept_dates(name, *typed[name], positions[name])
         for name in positions
@@ -89,20 +97,38 @@ def _customer_spine(
     return kept, ids[rejected].dropna()
 
 
+def _ids_as_codes(ids: pd.Series, positions: np.ndarray, spine: pd.Series) -> pd.Series:
+    """Return the same ids as a categorical whose codes are the customer positions.
+
+    The kept customers' ids come first among the categories, in their order, then the
+    ids of no kept customer: a table's ids held in a quarter of the memory of strings.
+    """
+    elsewhere = positions < 0
+    # A mask, not positions: taking rows of a column read in chunks would join the chunks.
+    codes, others = pd.factorize(ids[elsewhere].astype("str"))
+    everywhere = positions
+    if len(others):  # ids of no kept customer, coded after the kept customers' ids
+        everywhere = positions.copy()
+        everywhere[elsewhere] = np.where(codes >= 0, codes + len(spine), -1)
+    categories = pd.Index(np.concatenate([spine.to_numpy(), np.asarray(others)]), dtype="str")
+    dtype = pd.CategoricalDtype(categories)
+    codes = pd.Categorical.from_codes(everywhere, dtype=dtype, validate=False)
+    return pd.Series(codes, copy=False)  # the codes are the positions when all are known
+
+
 def _check_activity(
     name: str,
     frame: pd.DataFrame,
     problems: RowProblems,
-    customers: pd.DataFrame,
+    positions: np.ndarray,
     rejected_ids: pd.Series,
     customer_days: tuple[np.ndarray, np.ndarray],
     rules: ValidationParams,
-) -> np.ndarray:
-    """Apply an activity table's row rules; return each row's customer position (-1: none)."""
+) -> None:
+    """Apply an activity table's row rules, given each row's customer position (-1: none)."""
     schema = SCHEMAS[name]
     validation.check_columns(frame, schema, problems)
     validation.check_ranges(name, frame, rules, problems)
-    positions = validation.customer_positions(frame["customer_id"], customers["customer_id"])
     repeated = repeated_rows(name, frame, schema, positions)
     if rules.duplicate_rows == "quarantine":
         problems.add(DUPLICATE_ROW, repeated)
@@ -112,12 +138,12 @@ def _check_activity(
     validation.check_activity_dates(frame, schema.date_column, positions, customer_days, problems)
     if name == "balances":
         validation.check_balances(frame, positions, problems)
-    return positions
 
 
 def _kept_dates(
     name: str, frame: pd.DataFrame, problems: RowProblems, positions: np.ndarray
 ) -> tuple[np.ndarray, pd.Series]:
-    """Return the customer positions and dates of the rows that passed every rule so far."""
-    kept = (positions >= 0) & ~problems.rejected_mask()
-    return positions[kept], frame[SCHEMAS[name].date_column][kept]
+    """Return each row's customer position, -1 unless it passed every rule so far, and date."""
+    kept_positions = positions.copy()
+    kept_positions[problems.rejected_rows()] = -1
+    return kept_positions, frame[SCHEMAS[name].date_column]

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.core.calendar import MICROSECONDS_PER_DAY
 from pipeline.core.contract import Column, TableSchema
 from pipeline.core.errors import DataContractError
 from pipeline.data.quarantine import RowProblems
@@ -47,6 +48,10 @@ KIND_NAMES = {
 TRUE_TEXT = ("true", "t", "yes", "y", "1")
 FALSE_TEXT = ("false", "f", "no", "n", "0")
 """Text read as a flag (case and surrounding blanks ignored); anything else is not a flag."""
+SLICE_ROWS = 1 << 20
+"""Rows looked at a time where a whole-column temporary would only raise the peak."""
+NAT_TICKS = np.iinfo(np.int64).min
+"""A missing datetime64 value viewed as int64."""
 
 
 def check_structure(table: str, frame: pd.DataFrame, schema: TableSchema) -> None:
@@ -216,12 +221,37 @@ def _naive_microseconds(dates: pd.Series) -> pd.Series:
     # A time zone is dropped, keeping the local wall-clock time.
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
+    if dates.dtype != "datetime64[us]":
+        dates = _within_microsecond_range(dates)
     return dates.astype("datetime64[us]")
+
+
+def _within_microsecond_range(dates: pd.Series) -> pd.Series:
+    """Move dates beyond datetime64[us] (year 294,247) to just outside 1900-2199.
+
+    Such a date, stored in seconds or milliseconds (a Parquet ``date32`` of year
+    5,000,000), is then rejected as outside 1900-2199 like any other date out of range.
+    """
+    early = (EARLIEST_DATE - pd.Timedelta(days=1)).as_unit(dates.dt.unit)
+    late = LATEST_DATE.as_unit(dates.dt.unit)
+    return dates.clip(early, late)
 
 
 def _as_date(values: pd.Series) -> pd.Series | None:
     parsed = _as_datetime(values)
-    return None if parsed is None else parsed.dt.normalize()
+    if parsed is None or not _has_time_of_day(parsed):
+        return parsed
+    return parsed.dt.normalize()
+
+
+def _has_time_of_day(dates: pd.Series) -> bool:
+    """Return whether any datetime64[us] value is not at midnight (looked at a slice at a time)."""
+    ticks = dates.to_numpy().view(np.int64)
+    for start in range(0, len(ticks), SLICE_ROWS):
+        part = ticks[start : start + SLICE_ROWS]
+        if np.any((part % MICROSECONDS_PER_DAY != 0) & (part != NAT_TICKS)):
+            return True
+    return False
 
 
 CONVERTERS = {

@@ -160,7 +160,8 @@ def _checked(
         checked.months, params.data.observation_end, params.data.min_activity_share
     )
     loaded = finish_frames(checked, decided, rejected_dir, release=True)
-    release_arrow_memory()  # what the checks' Arrow kernels freed
+    del checked
+    release_arrow_memory()  # the frames as read and what the checks' kernels freed
     check_rejected_share(loaded.report.tables, params.validation.max_rejected_share)
     loaded.report.seconds = time.perf_counter() - started
     return loaded

@@ -55,13 +55,15 @@ class ActivityMonths:
 def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths:
     """Summarise activity rows as active accounts and latest day per month.
 
-    One table at a time onto one bitmap of months x customers (or, for a span too
-    long for a bitmap, distinct pairs), so the working set is one table's days.
+    One table at a time, a slice of rows at a time, onto one bitmap of months x
+    customers (or, for a span too long for a bitmap, distinct pairs) and one of
+    the days dated, so the working set is one slice's, whatever the tables' size.
 
     Args:
-        dated: per activity table, each kept row's customer position and its date.
+        dated: per activity table, each row's customer position (-1: a row that does
+            not count, e.g. one already rejected) and its date (missing: not counted).
     """
-    spans = [_day_span(dates) for _, dates in dated]
+    spans = [_day_span(positions, dates) for positions, dates in dated]
     present = [span for span in spans if span is not None]
     if not present:
         return ActivityMonths()
@@ -70,16 +72,17 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
     n_months = int(months[-1] - months[0]) + 1
     n_customers = max(int(positions.max()) + 1 for positions, _ in dated if len(positions))
     counter = _DistinctPairs(n_months, n_customers)
-    latest = np.full(n_months, np.iinfo(np.int64).min)
+    day_seen = np.zeros(len(months), dtype=bool)
     for (positions, dates), span in zip(dated, spans, strict=True):
         if span is None:
             continue
-        known = dates.notna().to_numpy()
-        day = _days(dates)[known]
-        month = months[day - first] - months[0]
-        counter.add(month, positions[known])
-        np.maximum.at(latest, month, day)
+        for customer, day in _counted_slices(positions, dates):
+            day_seen[day - first] = True
+            counter.add(months[day - first] - months[0], customer)
     active = counter.counts()
+    seen = np.flatnonzero(day_seen)
+    latest = np.full(n_months, np.iinfo(np.int64).min)
+    np.maximum.at(latest, months[seen] - months[0], seen + first)  # one entry per day dated
     return ActivityMonths(
         {int(months[0] + m): int(active[m]) for m in np.flatnonzero(active)},
         {
@@ -89,18 +92,30 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
     )
 
 
-def _days(dates: pd.Series) -> np.ndarray:
+SLICE_ROWS = 1 << 20
+"""Rows of a table summarised at a time."""
+
+
+def _counted_slices(positions: np.ndarray, dates: pd.Series):
+    """Yield the customer position and day of each counted row, a slice of rows at a time."""
+    ticks = dates.to_numpy(dtype="datetime64[us]")
+    for start in range(0, len(ticks), SLICE_ROWS):
+        rows = slice(start, start + SLICE_ROWS)
+        counted = (positions[rows] >= 0) & ~np.isnat(ticks[rows])
+        yield positions[rows][counted], _days(ticks[rows][counted])
+
+
+def _days(dates: np.ndarray | pd.Series) -> np.ndarray:
     """Return whole days since 1970 (floored: any time of day stays on its day)."""
-    return dates.to_numpy(dtype="datetime64[us]").astype("datetime64[D]").view(np.int64)
+    return np.asarray(dates, dtype="datetime64[us]").astype("datetime64[D]").view(np.int64)
 
 
-def _day_span(dates: pd.Series) -> tuple[int, int] | None:
-    """Return the first and last day a table's dates fall on, None when none is dated."""
-    if not dates.notna().any():
+def _day_span(positions: np.ndarray, dates: pd.Series) -> tuple[int, int] | None:
+    """Return the first and last day the counted rows fall on, None when none is counted."""
+    ends = [(day.min(), day.max()) for _, day in _counted_slices(positions, dates) if len(day)]
+    if not ends:
         return None
-    ends = pd.Series([dates.min(), dates.max()]).astype("datetime64[us]")
-    first, last = _days(ends)
-    return int(first), int(last)
+    return int(min(first for first, _ in ends)), int(max(last for _, last in ends))
 
 
 def _months_of_days(days: np.ndarray) -> np.ndarray:

@@ -181,9 +181,19 @@ def quarantine_frame(
     for name in [c for c in frame.columns if frame[c].dtype == "object"]:
         # Mixed Python objects (e.g. 12.5 next to "abc") cannot go to Parquet as they are.
         frame[name] = frame[name].astype("str")
+    for name in [c for c in frame.columns if _is_text_category(frame[c])]:
+        # Text as text, however it was held (ids as codes into every customer's id).
+        frame[name] = frame[name].astype("str")
     frame["reason"] = pd.Series(problems.reasons(), dtype="str")
     frame["source_row"] = rows if source_rows is None else source_rows[rows]
     return frame
+
+
+def _is_text_category(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        dtype.categories.dtype
+    )
 
 
 def _free_names(columns: list[str]) -> dict[str, str]:

@@ -18,6 +18,8 @@ equal the whole table row for row.
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,7 @@ __all__ = [
     "table_arrow_schema",
     "table_sources",
     "unread_entries",
+    "use_system_memory_pool",
 ]
 
 READ_UNIT_ROWS = 2_000_000
@@ -142,6 +145,7 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
     Raises:
         DataContractError: the file cannot be read.
     """
+    use_system_memory_pool()
     try:
         if source.kind == "csv":
             arrow = _read_csv(source, unit.file)
@@ -163,11 +167,47 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     The caller must hold no other reference to ``table``: the whole table in both
     forms at once would double the peak memory of a load. The freed columns go
     back to the operating system, not only to Arrow's memory pool, which would
-    otherwise keep them for reuse (0.4 GB of a 100k-account load).
+    otherwise keep them for reuse (0.4 GB of a 100k-account load). Dates come out
+    as ``datetime64[us]``, the type coercion gives them, so that the typed table
+    shares their memory with the table as read instead of holding a second copy.
     """
+    table = _dates_in_microseconds(table)
     frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
     release_arrow_memory()
     return frame
+
+
+def _dates_in_microseconds(table: pa.Table) -> pa.Table:
+    """Cast ``date32``/``date64`` columns to ``timestamp[us]`` where every value fits.
+
+    A column with a date beyond year 294,247 is left as it is: coercion rejects that
+    row as outside 1900-2199 (pipeline/data/coercion.py).
+    """
+    for i, field in enumerate(table.schema):
+        if not pa.types.is_date(field.type):
+            continue
+        try:
+            as_timestamps = table.column(i).cast(pa.timestamp("us"))
+        except pa.ArrowInvalid:  # out of the microsecond range
+            continue
+        table = table.set_column(i, field.with_type(as_timestamps.type), as_timestamps)
+    return table
+
+
+@functools.cache
+def use_system_memory_pool() -> bool:
+    """Make the C library's allocator Arrow's memory pool, once per process (as loading starts).
+
+    Arrow's default pool (mimalloc) kept about 0.1 GB of freed pages after a
+    100k-account load and read the tables slower on the benchmark machine
+    (benchmarks/bench_scoring.py; docs/scaling.md, seventh round). An
+    ``ARROW_DEFAULT_MEMORY_POOL`` set in the environment is the user's choice and
+    is left alone. Returns whether the pool was changed.
+    """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return False
+    pa.set_memory_pool(pa.system_memory_pool())
+    return True
 
 
 def release_arrow_memory() -> None:
@@ -199,6 +239,7 @@ def read_source(source: TableSource) -> pd.DataFrame:
     Raises:
         DataContractError: a file cannot be read.
     """
+    use_system_memory_pool()
     if source.kind == "csv":
         schema = None
         return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])

@@ -15,13 +15,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core.calendar import is_month_end
+from pipeline.core.calendar import MICROSECONDS_PER_DAY, is_month_end
 from pipeline.core.contract import Column, TableSchema
 from pipeline.core.sections import ValidationParams
 from pipeline.data.quarantine import AFTER_END, RowProblems
 
-MICROSECONDS_PER_DAY = 86_400_000_000
 NO_DAY = np.iinfo(np.int64).max
+SLICE_ROWS = 1 << 20
+"""Rows checked at a time by the rules that need several whole-column temporaries."""
 UNKNOWN_CUSTOMER = "customer_id: unknown customer"
 REJECTED_CUSTOMER = "customer_id: customer rejected"
 
@@ -119,7 +120,7 @@ def customer_positions(ids: pd.Series, spine: pd.Series) -> np.ndarray:
 
 def _positions(values: pa.Array | pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     positions = pc.index_in(values, value_set=value_set.cast(values.type))
-    return positions.fill_null(-1).to_numpy().astype(np.int32)
+    return positions.fill_null(-1).to_numpy().astype(np.int32, copy=False)
 
 
 def check_customer_reference(
@@ -132,9 +133,9 @@ def check_customer_reference(
     problems.add(UNKNOWN_CUSTOMER, absent[~was_rejected])
 
 
-def days(dates: pd.Series) -> np.ndarray:
+def days(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Return whole days since 1970-01-01 (floored, so any time of day stays on its day)."""
-    micros = dates.to_numpy(dtype="datetime64[us]").view(np.int64)
+    micros = np.asarray(dates, dtype="datetime64[us]").view(np.int64)
     return micros // MICROSECONDS_PER_DAY
 
 
@@ -152,13 +153,21 @@ def check_activity_dates(
     customer_days: tuple[np.ndarray, np.ndarray],
     problems: RowProblems,
 ) -> None:
-    """Reject rows dated on a day before the account opened or after it closed."""
-    dated = (positions >= 0) & frame[date_column].notna().to_numpy()
-    at = np.where(dated, positions, 0)
-    day = days(frame[date_column])
+    """Reject rows dated on a day before the account opened or after it closed.
+
+    A slice of rows at a time: the working memory is a slice's, not the table's.
+    """
+    ticks = frame[date_column].to_numpy(dtype="datetime64[us]")
     open_day, close_day = customer_days
-    problems.add(f"{date_column}: before open_date", dated & (day < open_day[at]))
-    problems.add(f"{date_column}: after closed_date", dated & (day > close_day[at]))
+    before, after = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for start in range(0, len(ticks), SLICE_ROWS):
+        rows = slice(start, start + SLICE_ROWS)
+        dated = np.flatnonzero((positions[rows] >= 0) & ~np.isnat(ticks[rows]))
+        customer, day = positions[rows][dated], days(ticks[rows][dated])
+        before.append(start + dated[day < open_day[customer]])
+        after.append(start + dated[day > close_day[customer]])
+    problems.add(f"{date_column}: before open_date", np.concatenate(before))
+    problems.add(f"{date_column}: after closed_date", np.concatenate(after))
 
 
 def check_after_observation_end(
