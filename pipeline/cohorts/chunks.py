@@ -44,8 +44,13 @@ class CustomerChunks:
         return lo, min(lo + self.size, self.n_customers)
 
     def tables_of(self, chunk: int) -> Tables:
-        """Return the tables of one chunk's customers (activity rows in input order)."""
+        """Return the tables of one chunk's customers (activity rows in input order).
+
+        A chunk of every customer is the tables themselves, not a copy of them.
+        """
         lo, hi = self.bounds(chunk)
+        if lo == 0 and hi == self.n_customers:
+            return self.tables
         customers = self.tables.customers.iloc[lo:hi].reset_index(drop=True)
         ids = pd.CategoricalDtype(pd.Index(customers["customer_id"]))
         activity = {

@@ -44,6 +44,15 @@ def test_a_chunk_holds_exactly_its_customers_rows_renumbered(demo_tables):
     assert part.trades["amount"].tolist() == mine["amount"].tolist()
 
 
+def test_a_chunk_of_every_customer_is_the_tables_themselves(demo_tables):
+    n = len(demo_tables.customers)
+    assert customer_chunks(demo_tables, n).tables_of(0) is demo_tables  # nothing copied
+    assert customer_chunks(demo_tables, n + 1).tables_of(0) is demo_tables
+    last = customer_chunks(demo_tables, n - 1)
+    assert last.tables_of(0) is not demo_tables
+    assert len(last.tables_of(1).customers) == 1
+
+
 def test_the_scratch_files_are_removed_on_exit(demo_tables):
     with ChunkedCohort(demo_tables, pd.Timestamp(SCORED_AS_OF), small_params()) as cohort:
         cohort.build_customer_step()
