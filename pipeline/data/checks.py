@@ -18,7 +18,7 @@ from pipeline.core.params import ValidationParams
 from pipeline.data import coercion, validation
 from pipeline.data.observation import ActivityMonths, activity_months
 from pipeline.data.quarantine import RowProblems
-from pipeline.data.reader import release_arrow_memory, use_system_memory_pool
+from pipeline.data.reader import release_arrow_memory
 from pipeline.data.repeated import DUPLICATE_ROW, repeated_rows
 
 
@@ -55,7 +55,6 @@ def check_frames(
         DataContractError: a required column is missing, a required table is empty, or a
             column cannot be read as its type.
     """
-    use_system_memory_pool()
     for name, frame in raw.items():
         coercion.check_structure(name, frame, SCHEMAS[name])
     typed = {name: coercion.coerce_table(name, raw[name], SCHEMAS[name]) for name in raw}

@@ -31,6 +31,7 @@ from pipeline.data.reader import (
     release_arrow_memory,
     table_sources,
     unread_entries,
+    use_system_memory_pool,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ def load_tables(
     """
     started = time.perf_counter()
     check_folders(data_dir, rejected_dir)
+    use_system_memory_pool()  # the tables whole in this process
     sources = table_sources(str(data_dir))
     raw = {name: read_source(source) for name, source in sources.items()}
     locations = {name: source.location for name, source in sources.items()}

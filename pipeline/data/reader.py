@@ -145,7 +145,6 @@ def read_unit(source: TableSource, unit: ReadUnit, schema: pa.Schema | None) -> 
     Raises:
         DataContractError: the file cannot be read.
     """
-    use_system_memory_pool()
     try:
         if source.kind == "csv":
             arrow = _read_csv(source, unit.file)
@@ -196,13 +195,16 @@ def _dates_in_microseconds(table: pa.Table) -> pa.Table:
 
 @functools.cache
 def use_system_memory_pool() -> bool:
-    """Make the C library's allocator Arrow's memory pool, once per process (as loading starts).
+    """Make the C library's allocator Arrow's memory pool, once per process.
 
-    Arrow's default pool (mimalloc) kept about 0.1 GB of freed pages after a
-    100k-account load and read the tables slower on the benchmark machine
-    (benchmarks/bench_scoring.py; docs/scaling.md, seventh round). An
-    ``ARROW_DEFAULT_MEMORY_POOL`` set in the environment is the user's choice and
-    is left alone. Returns whether the pool was changed.
+    For a load of the tables whole (pipeline/data/loader.py): Arrow's default
+    pool, mimalloc, kept about 0.1 GB of freed pages after a 100k-account load
+    and read slower there (load 2.8 s -> 1.9 s, peak 0.1 GB lower). Not for the
+    partitions of a larger book: streaming them, mimalloc reuses its buffers
+    and the C allocator would map them afresh (1M accounts on 14 partitions:
+    load 40.7 s with mimalloc, 49.1 s with the C allocator; docs/scaling.md,
+    seventh round). An ``ARROW_DEFAULT_MEMORY_POOL`` set in the environment is
+    the user's choice and is left alone. Returns whether the pool was changed.
     """
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return False
@@ -239,7 +241,6 @@ def read_source(source: TableSource) -> pd.DataFrame:
     Raises:
         DataContractError: a file cannot be read.
     """
-    use_system_memory_pool()
     if source.kind == "csv":
         schema = None
         return concat_pieces([read_unit(source, unit, schema) for unit in read_units(source)])

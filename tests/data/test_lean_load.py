@@ -207,23 +207,28 @@ def test_active_months_a_slice_at_a_time_count_only_kept_rows(rows, slice_rows):
     assert months.latest_day == {int(m): d for m, d in latest.items()}
 
 
-def test_arrow_memory_pool_is_the_system_allocator_unless_the_user_chose(tmp_path):
+def test_arrow_memory_pool_is_the_c_allocator_for_a_whole_load_unless_the_user_chose(tmp_path):
     write_tables(tmp_path / "data", arrow_tables())
     script = textwrap.dedent(
-        f"""
+        """
+        import sys
         import pyarrow as pa
-        from pipeline.data.reader import read_table
-        read_table({str(tmp_path / "data")!r}, "trades")
+        from pipeline.core.params import Params
+        from pipeline.engine.local import LocalEngine
+        engine = LocalEngine(int(sys.argv[2]), None, None, 1)
+        engine.load(sys.argv[1], Params.model_validate(
+            {"validation": {"max_rejected_share": 1.0}}), None)
+        engine.close()
         print(pa.default_memory_pool().backend_name)
         """
     )
 
-    def backend(env: dict[str, str]) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
-        )
-        return done.stdout.strip()
+    def backend(partitions: int, env: dict[str, str]) -> str:
+        command = [sys.executable, "-c", script, str(tmp_path / "data"), str(partitions)]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        return done.stdout.strip().splitlines()[-1]
 
     plain = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    assert backend(plain) == "system"
-    assert backend(plain | {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
+    assert backend(1, plain) == "system"  # the tables whole in this process
+    assert backend(1, plain | {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
+    assert backend(2, plain) == "mimalloc"  # partitions streamed: Arrow's own pool
