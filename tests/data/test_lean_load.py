@@ -87,12 +87,27 @@ def test_missing_dates_alone_are_not_a_time_of_day():
     assert coercion._has_time_of_day(dates.fillna(pd.Timestamp("2023-01-01 00:00:01")))
 
 
-def test_a_date_beyond_the_microsecond_range_is_a_row_outside_1900_2199(tmp_path):
+SECONDS_PER_DAY = 86_400
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "per_day"),
+    [
+        (pa.date32(), 1),
+        (pa.timestamp("s"), SECONDS_PER_DAY),
+        (pa.timestamp("ms", tz="+08:00"), 1000 * SECONDS_PER_DAY),
+    ],
+)
+def test_a_date_beyond_the_microsecond_range_is_a_row_outside_1900_2199(
+    tmp_path, arrow_type, per_day
+):
     tables = arrow_tables()
     # Day 2**31 - 1 is in year 5,881,580 and -2**31 before year -5,877,000: Parquet holds
-    # them, datetime64[us] cannot.
+    # them, datetime64[us] cannot (it ends in the year 294,247).
     days = [19367, 2**31 - 1, 19450, -(2**31)]
-    tables["trades"] = with_dates(tables["trades"], "trade_date", days)
+    at = tables["trades"].schema.get_field_index("trade_date")
+    stamps = pa.array([day * per_day for day in days], arrow_type)
+    tables["trades"] = tables["trades"].set_column(at, "trade_date", stamps)
     write_tables(tmp_path / "data", tables)
     loaded = load_tables(tmp_path / "data", LENIENT, tmp_path / "rejected")
     report = loaded.report.tables["trades"]
