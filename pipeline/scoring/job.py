@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from features.builder.build import combine_market_references
 from models.drift import SCORE
+from pipeline.core.collector import cycle_collection_paused
 from pipeline.core.contract import Tables
 from pipeline.core.errors import ChurnError
 from pipeline.core.executor import Executor, InProcessExecutor
@@ -257,10 +258,11 @@ def _partition_rows(
     offset = 0
     for chunk, frame in cohort.frames(reference):
         rows = slice(offset, offset + len(frame))
-        scored = decide_accounts(
-            frame, ranking, rows, model, causes, per_account, params, cohort.customers
-        )
-        tables = (scores_table(scored, per_account), compact_table(scored))
+        with cycle_collection_paused():  # a few small objects per account, no cycles
+            scored = decide_accounts(
+                frame, ranking, rows, model, causes, per_account, params, cohort.customers
+            )
+            tables = (scores_table(scored, per_account), compact_table(scored))
         if sink is not None:
             sink.write(tables[0])
             sink.write_compact(tables[1])
