@@ -61,12 +61,13 @@ def check_frames(
     customers, rejected_ids = _customer_spine(*typed["customers"], rules)
     customer_days = validation.open_and_close_days(customers)
     positions = {}
+    kept_ids = pd.CategoricalDtype(pd.Index(customers["customer_id"]))
     for name in (name for name in ACTIVITY_TABLES if name in typed):
         frame, problems = typed[name]
         ids = frame["customer_id"]
         positions[name] = validation.customer_positions(ids, customers["customer_id"])
         release_arrow_memory()  # the lookup's buffers
-        compact = _ids_as_codes(ids, positions[name], customers["customer_id"])
+        compact = _ids_as_codes(ids, positions[name], kept_ids)
         if raw[name]["customer_id"].array is ids.array:  # read as typed: the same values
             raw[name] = raw[name].assign(customer_id=compact)
         typed[name] = (frame.assign(customer_id=compact), problems)
@@ -96,21 +97,22 @@ def _customer_spine(
     return kept, ids[rejected].dropna()
 
 
-def _ids_as_codes(ids: pd.Series, positions: np.ndarray, spine: pd.Series) -> pd.Series:
+def _ids_as_codes(
+    ids: pd.Series, positions: np.ndarray, kept_ids: pd.CategoricalDtype
+) -> pd.Series:
     """Return the same ids as a categorical whose codes are the customer positions.
 
-    The kept customers' ids come first among the categories, in their order, then the
-    ids of no kept customer: a table's ids held in a quarter of the memory of strings.
+    ``kept_ids`` holds the kept customers' ids, in their order; the ids of no kept
+    customer come after them: a table's ids held in a quarter of the memory of strings.
     """
     elsewhere = positions < 0
     # A mask, not positions: taking rows of a column read in chunks would join the chunks.
     codes, others = pd.factorize(ids[elsewhere].astype("str"))
-    everywhere = positions
+    everywhere, dtype = positions, kept_ids
     if len(others):  # ids of no kept customer, coded after the kept customers' ids
         everywhere = positions.copy()
-        everywhere[elsewhere] = np.where(codes >= 0, codes + len(spine), -1)
-    categories = pd.Index(np.concatenate([spine.to_numpy(), np.asarray(others)]), dtype="str")
-    dtype = pd.CategoricalDtype(categories)
+        everywhere[elsewhere] = np.where(codes >= 0, codes + len(kept_ids.categories), -1)
+        dtype = pd.CategoricalDtype(kept_ids.categories.append(pd.Index(others, dtype="str")))
     codes = pd.Categorical.from_codes(everywhere, dtype=dtype, validate=False)
     return pd.Series(codes, copy=False)  # the codes are the positions when all are known
 

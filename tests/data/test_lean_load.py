@@ -125,7 +125,7 @@ def test_ids_become_codes_that_are_the_customer_positions():
     ids = pd.Series(["C3", "C9", None, "C1", "C9", "C7"], dtype="str")
     positions = validation.customer_positions(ids, spine)
     assert positions.tolist() == [2, -1, -1, 0, -1, -1]
-    codes = checks._ids_as_codes(ids, positions, spine)
+    codes = checks._ids_as_codes(ids, positions, pd.CategoricalDtype(pd.Index(spine)))
     assert codes.tolist()[:2] == ["C3", "C9"] and pd.isna(codes[2])
     assert codes.tolist()[3:] == ["C1", "C9", "C7"]
     assert codes.cat.categories.tolist() == ["C1", "C2", "C3", "C9", "C7"]
@@ -137,7 +137,7 @@ def test_ids_all_known_share_the_positions_array():
     spine = pd.Series([f"C{i:05d}" for i in range(40_000)], dtype="str")
     ids = pd.Series(["C00002", "C39999", "C00002"], dtype="str")
     positions = validation.customer_positions(ids, spine)
-    codes = checks._ids_as_codes(ids, positions, spine)
+    codes = checks._ids_as_codes(ids, positions, pd.CategoricalDtype(pd.Index(spine)))
     assert positions.tolist() == [2, 39_999, 2]
     assert np.shares_memory(codes.array.codes, positions)
     assert codes.tolist() == ["C00002", "C39999", "C00002"]
