@@ -123,8 +123,10 @@ def _kept_activity(
         frame, positions = frame[kept], positions[kept]
     frame = frame.reset_index(drop=True)
     customer_idx = positions.astype(np.int32)
+    # Beyond 32,767 customers the id codes and customer_idx are one array (Series made
+    # without copying), read-only so that a write into one cannot change the other.
+    customer_idx.flags.writeable = False
     customer_id = pd.Categorical.from_codes(customer_idx, dtype=id_dtype, validate=False)
-    # Series made without copying: the id codes and customer_idx are one array.
     return frame.assign(
         customer_id=pd.Series(customer_id, copy=False),
         customer_idx=pd.Series(customer_idx, copy=False),

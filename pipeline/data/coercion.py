@@ -218,22 +218,27 @@ def _as_datetime(values: pd.Series) -> pd.Series | None:
 
 
 def _naive_microseconds(dates: pd.Series) -> pd.Series:
+    if dates.dtype == "datetime64[us]":
+        return dates  # nothing to change: not copied
+    dates = _within_microsecond_range(dates)
     # A time zone is dropped, keeping the local wall-clock time.
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    if dates.dtype != "datetime64[us]":
-        dates = _within_microsecond_range(dates)
     return dates.astype("datetime64[us]")
 
 
 def _within_microsecond_range(dates: pd.Series) -> pd.Series:
-    """Move dates beyond datetime64[us] (year 294,247) to just outside 1900-2199.
+    """Move dates beyond 1900-2199 to just outside it, in their own unit and time zone.
 
-    Such a date, stored in seconds or milliseconds (a Parquet ``date32`` of year
-    5,000,000), is then rejected as outside 1900-2199 like any other date out of range.
+    A date beyond datetime64[us] (after the year 294,247: a Parquet ``date32`` of year
+    5,000,000) or at the end of its unit's range, where dropping the time zone would
+    overflow, is then rejected as outside 1900-2199 like any other date out of range.
     """
     early = (EARLIEST_DATE - pd.Timedelta(days=1)).as_unit(dates.dt.unit)
     late = LATEST_DATE.as_unit(dates.dt.unit)
+    tz = getattr(dates.dt, "tz", None)
+    if tz is not None:
+        early, late = early.tz_localize(tz), late.tz_localize(tz)
     return dates.clip(early, late)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -195,9 +196,9 @@ def _dates_in_microseconds(table: pa.Table) -> pa.Table:
 
 @functools.cache
 def use_system_memory_pool() -> bool:
-    """Make the C library's allocator Arrow's memory pool, once per process.
+    """Make the C library's allocator Arrow's memory pool, for the rest of the process.
 
-    For a load of the tables whole (pipeline/data/loader.py): Arrow's default
+    Called by a load of the tables whole (pipeline/data/loader.py): Arrow's default
     pool, mimalloc, kept about 0.1 GB of freed pages after a 100k-account load
     and read slower there (load 2.8 s -> 1.9 s, peak 0.1 GB lower). Not for the
     partitions of a larger book: streaming them, mimalloc reuses its buffers
@@ -267,19 +268,49 @@ def read_table_file(table: str, path: Path) -> pd.DataFrame:
 
 
 def concat_pieces(pieces: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate pieces of one table in order; categoricals keep the union of categories."""
+    """Concatenate pieces of one table in order; categoricals keep the union of categories.
+
+    A date column has one unit across pieces: the coarsest any piece has (a piece holding
+    a date beyond ``datetime64[us]`` keeps milliseconds, see :func:`arrow_to_pandas`).
+    """
     if len(pieces) == 1:
         return pieces[0]
     categorical = [
         name for name, dtype in pieces[0].dtypes.items() if isinstance(dtype, pd.CategoricalDtype)
     ]
     unified = {
-        name: pd.api.types.union_categoricals([p[name] for p in pieces], ignore_order=True).dtype
+        name: _union_of_categories([p[name] for p in pieces])
         for name in categorical
         if all(isinstance(p[name].dtype, pd.CategoricalDtype) for p in pieces)
     }
+    unified |= _coarsest_time_units(pieces)
     aligned = [p.astype(unified) if unified else p for p in pieces]
     return pd.concat(aligned, ignore_index=True)
+
+
+def _union_of_categories(parts: list[pd.Series]) -> pd.CategoricalDtype:
+    """Return the categories of every part; a part with none (all missing) adds nothing.
+
+    Such a part's empty categories may be of another type (a file whose column holds
+    no value), which ``union_categoricals`` refuses.
+    """
+    valued = [part for part in parts if len(part.cat.categories)] or parts[:1]
+    return pd.api.types.union_categoricals(valued, ignore_order=True).dtype
+
+
+TIME_UNITS = ("s", "ms", "us", "ns")
+"""datetime64 units, coarsest first."""
+
+
+def _coarsest_time_units(pieces: list[pd.DataFrame]) -> dict[str, str]:
+    """Return, per naive date column whose pieces differ in unit, the coarsest one's dtype."""
+    coarsest = {}
+    for name in pieces[0].columns:
+        dtypes = {p[name].dtype for p in pieces if name in p}
+        if len(dtypes) > 1 and all(isinstance(d, np.dtype) and d.kind == "M" for d in dtypes):
+            unit = min((np.datetime_data(d)[0] for d in dtypes), key=TIME_UNITS.index)
+            coarsest[name] = f"datetime64[{unit}]"
+    return coarsest
 
 
 def _parquet_format(schema: TableSchema) -> ds.ParquetFileFormat:

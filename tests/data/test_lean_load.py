@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from validation_fixtures import LENIENT, frames
 
 from pipeline.core.contract import SCHEMAS
-from pipeline.data import checks, coercion, observation, validation
+from pipeline.data import checks, coercion, observation, reader, validation
 from pipeline.data.loader import load_tables
 from pipeline.data.observation import activity_months
 from pipeline.data.quarantine import RowProblems
 from pipeline.data.reader import read_table_file
+from pipeline.engine.local import LocalEngine
 
 
 def write_tables(folder, tables: dict[str, pa.Table]) -> None:
@@ -160,6 +161,14 @@ def test_loaded_ids_are_one_array_with_customer_idx(tmp_path):
     assert np.shares_memory(trades["customer_id"].array.codes, trades["customer_idx"].to_numpy())
     assert trades["customer_id"].tolist() == ["C00007", "C39999", "C00007", "C00000"]
     assert trades["customer_idx"].tolist() == [7, 39_999, 7, 0]
+    with pytest.raises(ValueError, match="read-only"):  # loudly, not into the ids too
+        trades.loc[0, "customer_idx"] = 5
+    with pytest.raises(ValueError, match="read-only"):
+        trades.loc[1, "customer_id"] = "C00001"
+    assert trades["customer_id"].tolist() == ["C00007", "C39999", "C00007", "C00000"]
+    copied = trades.copy()
+    copied.loc[0, "customer_idx"] = 5
+    assert copied["customer_id"].tolist()[0] == "C00007"  # the copy's arrays are its own
 
 
 def test_quarantined_ids_and_text_are_written_as_text_with_no_other_customers(tmp_path):
@@ -247,3 +256,35 @@ def test_arrow_memory_pool_is_the_c_allocator_for_a_whole_load_unless_the_user_c
     assert backend(1, plain) == "system"  # the tables whole in this process
     assert backend(1, plain | {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
     assert backend(2, plain) == "mimalloc"  # partitions streamed: Arrow's own pool
+
+
+def test_pieces_whose_dates_differ_in_unit_are_joined_in_the_coarsest(tmp_path):
+    # A table in two files, only the second with a date beyond datetime64[us]: its piece
+    # keeps milliseconds, and the partitions' rows join without overflow (was a crash).
+    tables = arrow_tables()
+    trades = tables.pop("trades")
+    at = trades.schema.get_field_index("trade_date")
+    first = trades.slice(0, 2).set_column(at, "trade_date", pa.array([19367, 19523], pa.date32()))
+    second = trades.slice(2).set_column(at, "trade_date", pa.array([2**31 - 1, 19569], pa.date32()))
+    write_tables(tmp_path / "data", tables)
+    (tmp_path / "data" / "trades").mkdir()
+    pq.write_table(first, tmp_path / "data" / "trades" / "part-0.parquet")
+    pq.write_table(second, tmp_path / "data" / "trades" / "part-1.parquet")
+    engine = LocalEngine(3, None, None, 1)
+    try:
+        loaded = engine.load(tmp_path / "data", LENIENT, tmp_path / "rejected")
+    finally:
+        engine.close()
+    assert loaded.report.tables["trades"].rejected_by_rule == {"trade_date: outside 1900-2199": 1}
+    quarantined = pd.read_parquet(tmp_path / "rejected" / "trades.parquet")
+    assert quarantined["source_row"].tolist() == [2]
+
+
+def test_a_piece_with_no_text_value_joins_the_others_categories():
+    pieces = [
+        pd.DataFrame({"close_reason": pd.Categorical(["service", None])}),
+        pd.DataFrame({"close_reason": pd.Series([None], dtype="object").astype("category")}),
+    ]
+    joined = reader.concat_pieces(pieces)
+    assert joined["close_reason"].tolist()[0] == "service"
+    assert joined["close_reason"].isna().tolist() == [False, True, True]
