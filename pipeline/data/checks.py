@@ -16,9 +16,9 @@ import pandas as pd
 from pipeline.core.contract import ACTIVITY_TABLES, INDICATOR_TABLES, SCHEMAS
 from pipeline.core.params import ValidationParams
 from pipeline.data import coercion, validation
+from pipeline.data.arrow_frames import release_arrow_memory
 from pipeline.data.observation import ActivityMonths, activity_months
 from pipeline.data.quarantine import RowProblems
-from pipeline.data.reader import release_arrow_memory
 from pipeline.data.repeated import DUPLICATE_ROW, repeated_rows
 
 

@@ -21,6 +21,7 @@ from pipeline.core.calendar import MICROSECONDS_PER_DAY
 from pipeline.core.contract import Column, TableSchema
 from pipeline.core.errors import DataContractError
 from pipeline.data.quarantine import RowProblems
+from pipeline.data.validation import SLICE_ROWS
 
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
 LATEST_DATE = pd.Timestamp("2200-01-01")
@@ -48,10 +49,6 @@ KIND_NAMES = {
 TRUE_TEXT = ("true", "t", "yes", "y", "1")
 FALSE_TEXT = ("false", "f", "no", "n", "0")
 """Text read as a flag (case and surrounding blanks ignored); anything else is not a flag."""
-SLICE_ROWS = 1 << 20
-"""Rows looked at a time where a whole-column temporary would only raise the peak."""
-NAT_TICKS = np.iinfo(np.int64).min
-"""A missing datetime64 value viewed as int64."""
 
 
 def check_structure(table: str, frame: pd.DataFrame, schema: TableSchema) -> None:
@@ -251,10 +248,10 @@ def _as_date(values: pd.Series) -> pd.Series | None:
 
 def _has_time_of_day(dates: pd.Series) -> bool:
     """Return whether any datetime64[us] value is not at midnight (looked at a slice at a time)."""
-    ticks = dates.to_numpy().view(np.int64)
-    for start in range(0, len(ticks), SLICE_ROWS):
-        part = ticks[start : start + SLICE_ROWS]
-        if np.any((part % MICROSECONDS_PER_DAY != 0) & (part != NAT_TICKS)):
+    values = dates.to_numpy()
+    for start in range(0, len(values), SLICE_ROWS):
+        part = values[start : start + SLICE_ROWS]
+        if np.any((part.view(np.int64) % MICROSECONDS_PER_DAY != 0) & ~np.isnat(part)):
             return True
     return False
 

@@ -19,20 +19,13 @@ import pandas as pd
 from pipeline.core.contract import SCHEMAS
 from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.params import Params
+from pipeline.data.arrow_frames import release_arrow_memory, use_system_memory_pool
 from pipeline.data.assembly import SWITCHED_OFF, LoadResult, finish_frames
 from pipeline.data.checks import CheckedFrames, check_frames
 from pipeline.data.locations import same_folder
 from pipeline.data.observation import decide_observation_end
 from pipeline.data.quarantine import check_rejected_share
-from pipeline.data.reader import (
-    TableSource,
-    is_url,
-    read_source,
-    release_arrow_memory,
-    table_sources,
-    unread_entries,
-    use_system_memory_pool,
-)
+from pipeline.data.reader import TableSource, is_url, read_source, table_sources, unread_entries
 
 __all__ = [
     "SWITCHED_OFF",

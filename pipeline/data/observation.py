@@ -30,6 +30,7 @@ import pandas as pd
 from pipeline.core.calendar import month_end_of_index, month_index, month_param
 from pipeline.core.contract import INDICATOR_TABLES, SCHEMAS, Tables
 from pipeline.core.errors import ChurnError
+from pipeline.data.validation import SLICE_ROWS, days
 
 RECENT_MONTHS = 12
 """Months before a candidate end whose activity sets the level it must reach."""
@@ -92,22 +93,13 @@ def activity_months(dated: list[tuple[np.ndarray, pd.Series]]) -> ActivityMonths
     )
 
 
-SLICE_ROWS = 1 << 20
-"""Rows of a table summarised at a time."""
-
-
 def _counted_slices(positions: np.ndarray, dates: pd.Series):
     """Yield the customer position and day of each counted row, a slice of rows at a time."""
     ticks = dates.to_numpy(dtype="datetime64[us]")
     for start in range(0, len(ticks), SLICE_ROWS):
         rows = slice(start, start + SLICE_ROWS)
         counted = (positions[rows] >= 0) & ~np.isnat(ticks[rows])
-        yield positions[rows][counted], _days(ticks[rows][counted])
-
-
-def _days(dates: np.ndarray | pd.Series) -> np.ndarray:
-    """Return whole days since 1970 (floored: any time of day stays on its day)."""
-    return np.asarray(dates, dtype="datetime64[us]").astype("datetime64[D]").view(np.int64)
+        yield positions[rows][counted], days(ticks[rows][counted])
 
 
 def _day_span(positions: np.ndarray, dates: pd.Series) -> tuple[int, int] | None:

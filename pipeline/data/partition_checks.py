@@ -28,6 +28,7 @@ from pipeline.core.atomic import atomic_write_parquet
 from pipeline.core.contract import Tables
 from pipeline.core.errors import DataContractError
 from pipeline.core.params import ValidationParams
+from pipeline.data.arrow_frames import concat_pieces
 from pipeline.data.loader import CheckedFrames, check_frames, finish_frames
 from pipeline.data.observation import ActivityMonths, ObservationEnd
 from pipeline.data.quarantine import (
@@ -37,7 +38,7 @@ from pipeline.data.quarantine import (
     by_count,
     quarantine_tables,
 )
-from pipeline.data.reader import TableSource, concat_pieces
+from pipeline.data.reader import TableSource
 from pipeline.data.routing import table_source_rows
 from pipeline.data.validation import UNKNOWN_CUSTOMER
 

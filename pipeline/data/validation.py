@@ -22,7 +22,8 @@ from pipeline.data.quarantine import AFTER_END, RowProblems
 
 NO_DAY = np.iinfo(np.int64).max
 SLICE_ROWS = 1 << 20
-"""Rows checked at a time by the rules that need several whole-column temporaries."""
+"""Rows looked at a time by the rules and summaries that need whole-column temporaries
+(here, in pipeline/data/coercion.py and observation.py)."""
 UNKNOWN_CUSTOMER = "customer_id: unknown customer"
 REJECTED_CUSTOMER = "customer_id: customer rejected"
 

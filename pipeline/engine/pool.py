@@ -37,7 +37,7 @@ from typing import Any
 
 from pipeline.core.errors import ChurnError, DataContractError
 from pipeline.core.executor import Done, checked_parts, resolved
-from pipeline.data.reader import release_arrow_memory
+from pipeline.data.arrow_frames import release_arrow_memory
 from pipeline.engine.spill import KEEP_BYTES, Spilled, SpillFiles, removed_with, scratch_folder
 
 _WORKER_FILES: SpillFiles | None = None  # in a worker process: the spill folder's files

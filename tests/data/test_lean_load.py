@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from validation_fixtures import LENIENT, frames
 
 from pipeline.core.contract import SCHEMAS
-from pipeline.data import checks, coercion, observation, reader, validation
+from pipeline.data import checks, coercion, observation, validation
+from pipeline.data.arrow_frames import concat_pieces
 from pipeline.data.loader import load_tables
 from pipeline.data.observation import activity_months
 from pipeline.data.quarantine import RowProblems
@@ -285,6 +286,6 @@ def test_a_piece_with_no_text_value_joins_the_others_categories():
         pd.DataFrame({"close_reason": pd.Categorical(["service", None])}),
         pd.DataFrame({"close_reason": pd.Series([None], dtype="object").astype("category")}),
     ]
-    joined = reader.concat_pieces(pieces)
+    joined = concat_pieces(pieces)
     assert joined["close_reason"].tolist()[0] == "service"
     assert joined["close_reason"].isna().tolist() == [False, True, True]
